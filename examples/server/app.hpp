@@ -1,0 +1,75 @@
+// The application side of banxway-server, free of any HTTP library: it sees a request as a few
+// string views and produces a status and a JSON body. Work is split in two so the I/O threads
+// never block: prepare() answers everything that needs no database (routing, 404/405, 415,
+// missing credentials, OPTIONS, info) and execute() — run on a worker — does the rest.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "config.hpp"
+#include "params.hpp"
+#include "router.hpp"
+
+namespace banxway {
+class Engine;
+}
+
+namespace bxserver {
+
+struct HttpRequest {
+  Method method = Method::other;
+  std::string_view target;         // path and query as sent
+  std::string_view authorization;  // header values, empty when absent
+  std::string_view api_key;
+  std::string_view content_type;
+  std::string_view body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;             // JSON; empty for 204
+  std::string_view allow;       // Allow header (405 and OPTIONS), static storage
+  bool www_authenticate = false;
+};
+
+/// What prepare() decided, carried to the worker that runs execute().
+struct Prepared {
+  Target target = Target::operation;
+  const OpSpec* op = nullptr;
+  std::string_view id_param;
+  std::string id_value;
+  std::string_view query;
+  std::string_view credential;
+  bool post = false;
+};
+
+class App {
+ public:
+  App(banxway::Engine& engine, const ServerConfig& cfg);
+
+  /// I/O thread. True when `res` is the final answer; false when execute() must run.
+  bool prepare(const HttpRequest& req, Prepared& p, HttpResponse& res) const;
+  /// Worker thread: health check, authentication, params, the operation itself.
+  void execute(const HttpRequest& req, const Prepared& p, HttpResponse& res);
+
+  /// The Access-Control-Allow-Origin value for a request's Origin, or empty (no CORS headers).
+  std::string_view allowed_origin(std::string_view origin) const;
+
+  const OpCatalog& catalog() const { return catalog_; }
+  /// Route operations the engine does not provide (reported at start-up).
+  std::vector<std::string_view> missing_operations() const;
+
+ private:
+  void run_operation(const HttpRequest& req, const Prepared& p, HttpResponse& res);
+  void health(HttpResponse& res);
+
+  banxway::Engine& engine_;
+  OpCatalog catalog_;
+  Router router_;
+  std::string info_json_;
+  std::vector<std::string> cors_origins_;
+  bool cors_any_ = false;
+};
+
+}  // namespace bxserver

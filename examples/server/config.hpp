@@ -1,0 +1,48 @@
+// banxway-server configuration: flags over environment over `.env` over defaults.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bxserver {
+
+struct ServerConfig {
+  std::string database_url = "sqlite://./var/banxway.db";
+  std::string host = "127.0.0.1";
+  unsigned short port = 8000;
+  int io_threads = 2;
+  int workers = 4;
+  std::size_t max_body = 1 << 20;     // bytes
+  std::size_t max_header = 16 << 10;  // bytes, request line + all header fields
+  int header_timeout_s = 30;          // from a request's first byte to its last
+  int idle_timeout_s = 60;            // keep-alive connection waiting for a new request
+  int shutdown_grace_s = 10;          // in-flight requests get this long after SIGTERM
+  bool access_log = true;
+
+  std::string jwt_secret;
+  std::string jwt_audience;
+  std::string jwt_issuer;
+
+  // Empty: no CORS headers. {"*"}: any origin.
+  std::vector<std::string> cors_origins;
+};
+
+/// Reads `path` (KEY=VALUE lines, `#` comments, optional `export `, optional quotes) and sets
+/// each variable that the real environment does not already define. A missing file is fine.
+void load_dotenv(const std::string& path);
+
+/// Splits "a, b ,c" into {"a","b","c"}, dropping empty entries.
+std::vector<std::string> split_list(std::string_view s);
+
+struct ParseOutcome {
+  bool ok = true;
+  bool exit_now = false;  // --help / --version were handled
+  std::string error;      // when !ok
+};
+
+/// Fills `cfg` from the environment, then from argv. Prints --help/--version itself.
+ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg);
+
+}  // namespace bxserver

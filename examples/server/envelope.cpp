@@ -1,0 +1,174 @@
+#include "envelope.hpp"
+
+namespace bxserver {
+namespace {
+
+constexpr std::string_view kWs = " \t\r\n";
+
+size_t skip_ws(std::string_view s, size_t i) {
+  while (i < s.size() && kWs.find(s[i]) != std::string_view::npos) ++i;
+  return i;
+}
+
+// Index just past the string literal starting at s[i] == '"', or npos.
+size_t skip_string(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') ++i;
+    else if (s[i] == '"') return i + 1;
+  }
+  return std::string_view::npos;
+}
+
+// Index just past the JSON value starting at s[i], or npos.
+size_t skip_value(std::string_view s, size_t i) {
+  if (i >= s.size()) return std::string_view::npos;
+  char c = s[i];
+  if (c == '"') return skip_string(s, i);
+  if (c == '{' || c == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      char d = s[i];
+      if (d == '"') {
+        i = skip_string(s, i);
+        if (i == std::string_view::npos) return i;
+        continue;
+      }
+      if (d == '{' || d == '[') ++depth;
+      if (d == '}' || d == ']') {
+        if (--depth == 0) return i + 1;
+      }
+      ++i;
+    }
+    return std::string_view::npos;
+  }
+  // number, true, false, null
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' &&
+         kWs.find(s[i]) == std::string_view::npos)
+    ++i;
+  return i;
+}
+
+// Length of the well-formed UTF-8 sequence at s[i] (a byte >= 0x80), or 0 if it is not one.
+size_t utf8_sequence(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  size_t n = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+             : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
+  if (c == 0xE0 && b(i + 1) < 0xA0) return 0;
+  if (c == 0xED && b(i + 1) >= 0xA0) return 0;
+  if (c == 0xF0 && b(i + 1) < 0x90) return 0;
+  if (c == 0xF4 && b(i + 1) >= 0x90) return 0;
+  return n;
+}
+
+}  // namespace
+
+// Messages can quote client input, so bytes that are not UTF-8 become U+FFFD: the response
+// must stay valid JSON whatever was sent.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (size_t i = 0; i < s.size(); ++i) {
+    char ch = s[i];
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80) {
+      size_t n = utf8_sequence(s, i);
+      if (n == 0) {
+        out += "\\ufffd";
+      } else {
+        out.append(s.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+bool find_member(std::string_view obj, std::string_view key, std::string_view& value) {
+  size_t i = skip_ws(obj, 0);
+  if (i >= obj.size() || obj[i] != '{') return false;
+  i = skip_ws(obj, i + 1);
+  while (i < obj.size() && obj[i] == '"') {
+    size_t kend = skip_string(obj, i);
+    if (kend == std::string_view::npos) return false;
+    std::string_view k = obj.substr(i + 1, kend - i - 2);
+    i = skip_ws(obj, kend);
+    if (i >= obj.size() || obj[i] != ':') return false;
+    i = skip_ws(obj, i + 1);
+    size_t vend = skip_value(obj, i);
+    if (vend == std::string_view::npos) return false;
+    if (k == key) {
+      value = obj.substr(i, vend - i);
+      return true;
+    }
+    i = skip_ws(obj, vend);
+    if (i < obj.size() && obj[i] == ',') i = skip_ws(obj, i + 1);
+  }
+  return false;
+}
+
+std::string success_envelope(std::string_view data) {
+  constexpr std::string_view head = "{\"success\":true,\"data\":";
+  std::string out;
+  out.reserve(head.size() + data.size() + 1);
+  out += head;
+  out += data.empty() ? std::string_view("null") : data;
+  out += '}';
+  return out;
+}
+
+std::string list_envelope(std::string_view data) {
+  std::string_view items, cursor;
+  if (!find_member(data, "items", items)) return success_envelope(data);
+  if (!find_member(data, "next_cursor", cursor)) cursor = "null";
+  constexpr std::string_view head = "{\"success\":true,\"data\":";
+  constexpr std::string_view mid = ",\"pagination\":{\"next_cursor\":";
+  std::string out;
+  out.reserve(head.size() + items.size() + mid.size() + cursor.size() + 2);
+  out += head;
+  out += items;
+  out += mid;
+  out += cursor;
+  out += "}}";
+  return out;
+}
+
+std::string error_envelope(std::string_view code, std::string_view message,
+                           std::string_view details_json) {
+  std::string out;
+  out.reserve(64 + message.size() + details_json.size());
+  out += "{\"success\":false,\"error\":{\"code\":";
+  append_json_string(out, code);
+  out += ",\"message\":";
+  append_json_string(out, message);
+  out += ",\"details\":";
+  out += details_json.empty() ? std::string_view("null") : details_json;
+  out += "}}";
+  return out;
+}
+
+std::string error_envelope(const banxway::Status& st) {
+  return error_envelope(banxway::code_name(st.code()), st.message(), st.details());
+}
+
+}  // namespace bxserver

@@ -1,0 +1,415 @@
+#include "http_server.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app.hpp"
+#include "banxway/engine.hpp"
+#include "config.hpp"
+#include "envelope.hpp"
+
+namespace bxserver {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }
+
+Method to_method(http::verb v) {
+  switch (v) {
+    case http::verb::get: return Method::get;
+    case http::verb::post: return Method::post;
+    case http::verb::patch: return Method::patch;
+    case http::verb::delete_: return Method::del;
+    case http::verb::put: return Method::put;
+    case http::verb::head: return Method::head;
+    case http::verb::options: return Method::options;
+    default: return Method::other;
+  }
+}
+
+// The Date header changes once a second; formatting it per response would be wasted work.
+const std::string& http_date() {
+  thread_local std::time_t cached_at = 0;
+  thread_local std::string cached;
+  std::time_t now = std::time(nullptr);
+  if (now != cached_at) {
+    char buf[64];
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached.assign(buf, n);
+    cached_at = now;
+  }
+  return cached;
+}
+
+const std::string& server_header() {
+  static const std::string s = std::string("banxway/") + banxway::version();
+  return s;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(App& a, const ServerConfig& c)
+      : app(a), cfg(c), ioc(c.io_threads), acceptor(ioc), signals(ioc, SIGINT, SIGTERM),
+        drain_timer(ioc), retry_timer(ioc), pool(static_cast<size_t>(c.workers)) {
+    if (cfg.access_log) {
+      access = spdlog::get("access");
+      if (!access) access = spdlog::stderr_logger_mt("access");
+      access->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ access %v", spdlog::pattern_time_type::utc);
+    }
+  }
+
+  void accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  void begin_shutdown();
+  void poll_drain();
+
+  App& app;
+  const ServerConfig& cfg;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  asio::steady_timer drain_timer;
+  asio::steady_timer retry_timer;
+  asio::thread_pool pool;  // runs engine calls so database latency never blocks I/O threads
+  std::shared_ptr<spdlog::logger> access;
+  std::atomic<int> inflight{0};
+  std::atomic<bool> stopping{false};
+  Clock::time_point drain_deadline;
+};
+
+namespace {
+
+// One connection. Requests are handled one at a time (read -> prepare -> [worker] -> write),
+// all on the connection's strand; the worker only touches req_/prep_/out_ while the strand is
+// waiting for it, so no locking is needed.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpServer::Impl& srv, tcp::socket&& socket) : srv_(srv), stream_(std::move(socket)) {}
+
+  void start() {
+    beast::error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);  // small responses must not wait
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ = ep.address().to_string();
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::wait_for_request, shared_from_this()));
+  }
+
+ private:
+  using Parser = http::request_parser<http::string_body>;
+
+  // An idle keep-alive connection gets the idle timeout; once a request starts arriving, the
+  // whole request must arrive within the header timeout (a slow sender cannot hold it open).
+  void wait_for_request() {
+    if (buffer_.size() > 0) return read_header();  // pipelined request already buffered
+    stream_.expires_after(std::chrono::seconds(srv_.cfg.idle_timeout_s));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, std::size_t n) {
+    if (ec) return close();
+    buffer_.commit(n);
+    read_header();
+  }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->body_limit(srv_.cfg.max_body);
+    parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg.max_header));
+    started_ = Clock::now();
+    stream_.expires_after(std::chrono::seconds(srv_.cfg.header_timeout_s));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    auto& req = parser_->get();
+    // Clients such as curl wait for "100 Continue" before sending a large body.
+    if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code e, std::size_t) {
+                          if (e) return self->close();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    handle_request();
+  }
+
+  // Parse errors get an answer (then the connection closes: the stream position is unknown);
+  // transport errors and timeouts just close.
+  void on_read_error(beast::error_code ec) {
+    keep_alive_ = false;
+    if (ec == http::error::body_limit) {
+      out_.status = 413;
+      out_.body = error_envelope("payload_too_large", "request body exceeds the limit of " +
+                                                          std::to_string(srv_.cfg.max_body) + " bytes");
+    } else if (ec == http::error::header_limit) {
+      out_.status = 431;
+      out_.body = error_envelope("invalid_argument", "request headers are too large");
+    } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      out_.status = 400;
+      out_.body = error_envelope("invalid_argument", "malformed HTTP request: " + ec.message());
+    } else {
+      return close();
+    }
+    srv_.inflight.fetch_add(1);
+    send();
+  }
+
+  void handle_request() {
+    srv_.inflight.fetch_add(1);
+    auto& r = parser_->get();
+    req_.method = to_method(r.method());
+    req_.target = sv(r.target());
+    req_.authorization = sv(r[http::field::authorization]);
+    req_.api_key = sv(r["X-API-Key"]);
+    req_.content_type = sv(r[http::field::content_type]);
+    req_.body = r.body();
+    keep_alive_ = r.keep_alive();
+    prep_ = Prepared{};
+    out_ = HttpResponse{};
+    if (srv_.app.prepare(req_, prep_, out_)) return send();
+    asio::post(srv_.pool, [self = shared_from_this()] {
+      self->srv_.app.execute(self->req_, self->prep_, self->out_);
+      asio::post(self->stream_.get_executor(), [self] { self->send(); });
+    });
+  }
+
+  void add_cors_headers() {
+    if (!parser_ || !parser_->is_header_done()) return;
+    auto& r = parser_->get();
+    std::string_view allowed = srv_.app.allowed_origin(sv(r[http::field::origin]));
+    if (allowed.empty()) return;
+    res_.set(http::field::access_control_allow_origin, bsv(allowed));
+    if (allowed != "*") res_.set(http::field::vary, "Origin");
+    bool preflight = r.method() == http::verb::options &&
+                     r.find(http::field::access_control_request_method) != r.end();
+    if (preflight) {
+      res_.set(http::field::access_control_allow_methods, bsv(out_.allow));
+      res_.set(http::field::access_control_allow_headers, "Authorization, Content-Type, X-API-Key");
+      res_.set(http::field::access_control_max_age, "600");
+    }
+  }
+
+  void send() {
+    if (srv_.stopping.load()) keep_alive_ = false;
+    res_ = http::response<http::string_body>{};
+    res_.version(11);
+    res_.result(static_cast<unsigned>(out_.status));
+    res_.set(http::field::server, server_header());
+    res_.set(http::field::date, http_date());
+    if (!out_.allow.empty() && (out_.status == 405 || out_.status == 204))
+      res_.set(http::field::allow, bsv(out_.allow));
+    if (out_.www_authenticate) res_.set(http::field::www_authenticate, "Bearer");
+    add_cors_headers();
+    if (out_.status != 204) {
+      res_.set(http::field::content_type, "application/json");
+      res_.body() = std::move(out_.body);
+    }
+    res_.keep_alive(keep_alive_);
+    res_.prepare_payload();
+    stream_.expires_after(std::chrono::seconds(srv_.cfg.header_timeout_s));
+    http::async_write(stream_, res_,
+                      beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    log_access();
+    srv_.inflight.fetch_sub(1);
+    if (ec) return close();
+    if (!keep_alive_) return linger_close();
+    parser_.reset();
+    wait_for_request();
+  }
+
+  // Secrets can sit in query strings, so the log shows the path only; headers never appear.
+  void log_access() {
+    if (!srv_.access) return;
+    std::string_view method = "-", path = "-";
+    if (parser_ && parser_->is_header_done()) {
+      auto& r = parser_->get();
+      method = sv(r.method_string());
+      path = sv(r.target());
+      path = path.substr(0, path.find('?'));
+    }
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    srv_.access->info("{} {} {} {} {}B {:.2f}ms", peer_, method, path, res_.result_int(),
+                      res_.body().size(), ms);
+  }
+
+  // Closing right after answering a request whose body we did not read would make the kernel
+  // reset the connection, and the client could lose our response. So: stop sending, read and
+  // discard what the client still sends (bounded in time and bytes), then close.
+  void linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+  }
+
+  void drain() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](
+                                                            beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > 64u * 1024 * 1024) return self->close();
+      self->drain();
+    });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  HttpServer::Impl& srv_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<Parser> parser_;
+  http::response<http::string_body> res_;
+  HttpRequest req_;
+  Prepared prep_;
+  HttpResponse out_;
+  std::string peer_ = "-";
+  bool keep_alive_ = true;
+  std::size_t drained_ = 0;
+  Clock::time_point started_ = Clock::now();
+};
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+    on_accept(ec, std::move(s));
+  });
+}
+
+void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (stopping.load() || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    // Typically out of file descriptors: back off briefly instead of spinning.
+    spdlog::warn("accept failed: {}", ec.message());
+    retry_timer.expires_after(std::chrono::milliseconds(100));
+    retry_timer.async_wait([this](beast::error_code e) {
+      if (!e) accept();
+    });
+    return;
+  }
+  std::make_shared<Session>(*this, std::move(socket))->start();
+  accept();
+}
+
+void HttpServer::Impl::begin_shutdown() {
+  if (stopping.exchange(true)) return;
+  spdlog::info("shutting down: no new connections, waiting for {} in-flight request(s)",
+               inflight.load());
+  beast::error_code ec;
+  acceptor.close(ec);
+  retry_timer.cancel();
+  drain_deadline = Clock::now() + std::chrono::seconds(cfg.shutdown_grace_s);
+  poll_drain();
+}
+
+// Idle keep-alive connections do not hold up the exit; only requests being served do.
+void HttpServer::Impl::poll_drain() {
+  if (inflight.load() == 0 || Clock::now() >= drain_deadline) {
+    if (inflight.load() != 0)
+      spdlog::warn("shutdown grace period over with {} request(s) unfinished", inflight.load());
+    ioc.stop();
+    return;
+  }
+  drain_timer.expires_after(std::chrono::milliseconds(20));
+  drain_timer.async_wait([this](beast::error_code) { poll_drain(); });
+}
+
+HttpServer::HttpServer(App& app, const ServerConfig& cfg)
+    : impl_(std::make_unique<Impl>(app, cfg)) {}
+
+HttpServer::~HttpServer() = default;
+
+std::string HttpServer::bind() {
+  auto& im = *impl_;
+  beast::error_code ec;
+  tcp::resolver resolver(im.ioc);
+  auto results = resolver.resolve(im.cfg.host, std::to_string(im.cfg.port),
+                                  tcp::resolver::passive, ec);
+  if (ec || results.empty())
+    return "cannot resolve host '" + im.cfg.host + "': " + (ec ? ec.message() : "no address");
+  tcp::endpoint ep = results.begin()->endpoint();
+  im.acceptor.open(ep.protocol(), ec);
+  if (!ec) im.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) im.acceptor.bind(ep, ec);
+  if (!ec) im.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return "cannot listen on " + im.cfg.host + ":" + std::to_string(im.cfg.port) + ": " + ec.message();
+  return {};
+}
+
+unsigned short HttpServer::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void HttpServer::run() {
+  auto& im = *impl_;
+  im.signals.async_wait([&im](beast::error_code ec, int) {
+    if (!ec) im.begin_shutdown();
+  });
+  im.accept();
+
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(im.cfg.io_threads));
+  for (int i = 0; i < im.cfg.io_threads; ++i) threads.emplace_back([&im] { im.ioc.run(); });
+  for (auto& t : threads) t.join();
+
+  // Operations still running past the grace period finish; queued ones are dropped.
+  im.pool.stop();
+  im.pool.join();
+}
+
+}  // namespace bxserver

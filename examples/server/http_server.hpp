@@ -1,0 +1,35 @@
+// The HTTP/1.1 transport (Boost.Beast). All Beast/Asio code lives in http_server.cpp so that only
+// one translation unit pays for those headers; this header exposes none of them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace bxserver {
+
+class App;
+struct ServerConfig;
+
+class HttpServer {
+ public:
+  HttpServer(App& app, const ServerConfig& cfg);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Resolves and binds host:port. Returns an error message, or empty on success.
+  std::string bind();
+  /// The bound port (the real one when --port 0 was asked for).
+  unsigned short port() const;
+
+  /// Serves until SIGINT or SIGTERM, then stops accepting, lets in-flight requests finish
+  /// (bounded by cfg.shutdown_grace_s) and returns.
+  void run();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bxserver

@@ -1,0 +1,176 @@
+#include "router.hpp"
+
+namespace bxserver {
+namespace {
+
+struct RouteDef {
+  std::string_view path;
+  std::string_view id_param;
+  Target target;
+  std::string_view get, post, patch, del;
+};
+
+// The REST surface. Built-in endpoints use their own name as a placeholder "operation" so the
+// method table works the same way for them.
+constexpr RouteDef kRoutes[] = {
+    {"/health", "", Target::health, "health", "", "", ""},
+    {"/api/v1", "", Target::info, "info", "", "", ""},
+    {"/api/v1/ops/:name", "", Target::any_operation, "", "*", "", ""},
+    {"/api/v1/communications/threads", "", Target::operation, "threads.list", "threads.create", "", ""},
+    {"/api/v1/communications/threads/:id", "id", Target::operation, "threads.get", "", "threads.update", ""},
+    {"/api/v1/communications/threads/:id/messages", "thread_id", Target::operation, "messages.list", "", "", ""},
+    {"/api/v1/communications/threads/:id/notes", "thread_id", Target::operation, "", "messages.create_note", "", ""},
+    {"/api/v1/communications/notes", "", Target::operation, "", "messages.create_note", "", ""},
+    {"/api/v1/communications/actions", "", Target::operation, "actions.list", "actions.create", "", ""},
+    {"/api/v1/communications/actions/:id", "id", Target::operation, "actions.get", "", "actions.update", ""},
+    {"/api/v1/customers", "", Target::operation, "customers.list", "customers.create", "", ""},
+    {"/api/v1/customers/:id", "id", Target::operation, "customers.get", "", "customers.update", "customers.delete"},
+    {"/api/v1/contacts", "", Target::operation, "contacts.list", "contacts.create", "", ""},
+    {"/api/v1/contacts/:id", "id", Target::operation, "contacts.get", "", "contacts.update", "contacts.delete"},
+    {"/api/v1/users", "", Target::operation, "users.list", "users.create", "", ""},
+    {"/api/v1/users/:id", "id", Target::operation, "users.get", "", "users.update", ""},
+    {"/api/v1/search", "", Target::operation, "search.messages", "", "", ""},
+    {"/api/v1/events", "", Target::operation, "events.list", "", "", ""},
+    {"/api/v1/org", "", Target::operation, "orgs.get", "", "", ""},
+    {"/api/v1/apikeys", "", Target::operation, "apikeys.list", "apikeys.create", "", ""},
+    {"/api/v1/apikeys/:id", "id", Target::operation, "", "", "", "apikeys.revoke"},
+};
+
+// Splits "/a/b/" into {"a","b"}: one trailing slash is ignored so "/x/" routes like "/x".
+// Returns false when there are more segments than `segs` holds (no route is that deep).
+template <size_t N>
+bool split_path(std::string_view p, std::array<std::string_view, N>& segs, size_t& n) {
+  n = 0;
+  if (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  while (!p.empty()) {
+    if (p.front() == '/') p.remove_prefix(1);
+    if (n == N) return false;
+    auto slash = p.find('/');
+    segs[n++] = p.substr(0, slash);
+    if (slash == std::string_view::npos) break;
+    p.remove_prefix(slash);
+  }
+  return true;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Method method_from(std::string_view name) {
+  if (name == "GET") return Method::get;
+  if (name == "POST") return Method::post;
+  if (name == "PATCH") return Method::patch;
+  if (name == "DELETE") return Method::del;
+  if (name == "PUT") return Method::put;
+  if (name == "HEAD") return Method::head;
+  if (name == "OPTIONS") return Method::options;
+  return Method::other;
+}
+
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      int hi = hex_value(in[i + 1]);
+      int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return true;
+}
+
+Router::Router() {
+  routes_.reserve(std::size(kRoutes));
+  for (const auto& d : kRoutes) {
+    Route r;
+    std::array<std::string_view, 8> segs;
+    size_t n = 0;
+    split_path(d.path, segs, n);
+    r.segments.assign(segs.begin(), segs.begin() + n);
+    r.id_param = d.id_param;
+    r.target = d.target;
+    r.ops[static_cast<int>(Method::get)] = d.get;
+    r.ops[static_cast<int>(Method::post)] = d.post;
+    r.ops[static_cast<int>(Method::patch)] = d.patch;
+    r.ops[static_cast<int>(Method::del)] = d.del;
+    static constexpr std::pair<Method, std::string_view> kNames[] = {
+        {Method::get, "GET"}, {Method::post, "POST"}, {Method::patch, "PATCH"}, {Method::del, "DELETE"}};
+    for (auto [m, name] : kNames) {
+      if (r.ops[static_cast<int>(m)].empty()) continue;
+      r.allow += name;
+      r.allow += ", ";
+    }
+    r.allow += "OPTIONS";
+    routes_.push_back(std::move(r));
+  }
+}
+
+const Router::Route* Router::find(std::string_view path, std::string& var,
+                                  bool& bad_escape) const {
+  // Routes have at most 5 segments; a fixed buffer keeps matching allocation-free.
+  std::array<std::string_view, 8> segs;
+  size_t n = 0;
+  if (!split_path(path, segs, n)) return nullptr;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != n) continue;
+    size_t var_at = n;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; ++i) {
+      if (!r.segments[i].empty() && r.segments[i].front() == ':') {
+        if (segs[i].empty()) ok = false;
+        var_at = i;
+      } else {
+        ok = r.segments[i] == segs[i];
+      }
+    }
+    if (!ok) continue;
+    if (var_at < n) bad_escape = !percent_decode(segs[var_at], var, false);
+    return &r;
+  }
+  return nullptr;
+}
+
+RouteMatch Router::match(Method m, std::string_view path) const {
+  RouteMatch out;
+  bool bad_escape = false;
+  const Route* r = find(path, out.id_value, bad_escape);
+  if (!r || bad_escape) return out;  // a malformed %-escape names no resource: 404
+  out.allow = r->allow;
+  std::string_view op = r->ops[static_cast<int>(m)];
+  if (op.empty()) {
+    out.kind = RouteMatch::Kind::method_not_allowed;
+    return out;
+  }
+  out.kind = RouteMatch::Kind::found;
+  out.target = r->target;
+  out.op = op;
+  out.id_param = r->id_param;
+  return out;
+}
+
+std::vector<std::string_view> Router::operations() const {
+  std::vector<std::string_view> out;
+  for (const auto& r : routes_) {
+    if (r.target != Target::operation) continue;
+    for (auto op : r.ops)
+      if (!op.empty()) out.push_back(op);
+  }
+  return out;
+}
+
+}  // namespace bxserver

@@ -1,0 +1,53 @@
+// Maps method + path onto an operation (or a built-in endpoint). The table is the REST surface
+// of docs/SERVER.md; it holds no business rules, only names.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bxserver {
+
+enum class Method : uint8_t { get, post, patch, del, put, head, options, other };
+Method method_from(std::string_view name);
+
+/// What a matched route does besides calling an operation by name.
+enum class Target : uint8_t { operation, any_operation, health, info };
+
+struct RouteMatch {
+  enum class Kind : uint8_t { found, not_found, method_not_allowed } kind = Kind::not_found;
+  Target target = Target::operation;
+  std::string_view op;        // operation name (Target::operation)
+  std::string_view id_param;  // params key that receives the path id ("id", "thread_id"), or empty
+  std::string id_value;       // percent-decoded path segment (the id, or the op name for /ops/:name)
+  std::string_view allow;     // methods the path accepts, for 405 and OPTIONS
+};
+
+class Router {
+ public:
+  Router();
+  /// `path` is the request target without its query string.
+  RouteMatch match(Method m, std::string_view path) const;
+  /// Every operation name a route mentions (for the info endpoint and start-up checks).
+  std::vector<std::string_view> operations() const;
+
+ private:
+  struct Route {
+    std::vector<std::string_view> segments;  // ":x" marks the one variable segment
+    std::string_view id_param;
+    Target target = Target::operation;
+    // Operation per method, indexed by Method; empty = not allowed.
+    std::array<std::string_view, 8> ops{};
+    std::string allow;
+  };
+  const Route* find(std::string_view path, std::string& var, bool& bad_escape) const;
+
+  std::vector<Route> routes_;
+};
+
+/// Decodes %XX escapes (and '+' as space when `plus_is_space`). False on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space);
+
+}  // namespace bxserver

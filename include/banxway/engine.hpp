@@ -1,0 +1,109 @@
+// libbanxway's C++ entry point. Every capability is an operation in the registry; Engine::call
+// dispatches one by name with JSON params, after authentication and schema validation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "banxway/status.hpp"
+
+namespace banxway {
+
+class Clock;
+class IdSource;
+
+enum class Role : int { viewer = 0, agent = 1, manager = 2, admin = 3 };
+std::string_view role_name(Role r) noexcept;
+std::optional<Role> role_from_name(std::string_view s) noexcept;
+
+/// Who is calling: resolved from an API key or a JWT, or a trusted host (system).
+struct Principal {
+  std::string org_id;
+  std::string user_id;     // empty for API keys without a user and for system principals
+  Role role = Role::viewer;
+  std::string actor_type;  // "user", "api_key" or "system"
+  std::string actor_id;    // user id, api key id, or a host-chosen label ("cli")
+};
+
+struct EngineOptions {
+  /// `sqlite:///path`, `sqlite::memory:`, `postgres://…`. Empty: sqlite://./var/banxway.db
+  std::string database_url;
+  /// HS256 secret for bearer JWTs (SUPABASE_JWT_SECRET / JWT_SECRET); empty disables JWTs.
+  std::string jwt_secret;
+  std::string jwt_audience;  // checked when set (Supabase: "authenticated")
+  std::string jwt_issuer;    // checked when set
+  int db_pool_size = 4;
+  size_t max_params_bytes = 1 << 20;
+  /// Test seams; defaults are the system clock and UUIDv7 ids.
+  std::shared_ptr<Clock> clock;
+  std::shared_ptr<IdSource> ids;
+};
+
+/// Result of an operation: `data` is JSON text. List operations return
+/// {"items": [...], "next_cursor": "…" | null}.
+struct CallResult {
+  std::string data;
+};
+
+struct OperationInfo {
+  std::string name;
+  std::string summary;
+  std::string permission;
+  std::string params_schema;  // JSON Schema text
+  bool is_list = false;
+  bool is_write = false;
+};
+
+struct Bootstrap {
+  std::string org_json;  // the organization
+  std::string api_key;   // admin key, shown once
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> open(EngineOptions opts);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Resolves `bxk_…` API keys and JWTs (optionally prefixed "Bearer ").
+  Result<Principal> authenticate(std::string_view credential);
+
+  /// Runs an operation. params_json must be a JSON object (empty text means {}).
+  Result<CallResult> call(std::string_view op, std::string_view params_json,
+                          const Principal& who);
+  Result<CallResult> call(std::string_view op, std::string_view params_json,
+                          std::string_view credential);
+
+  /// Events of the principal's organization with id > after, oldest first, as a JSON array.
+  Result<std::string> events_poll(const Principal& who, int64_t after, int limit);
+
+  /// Creates an organization and an admin API key (trusted host use: CLI, scripts/run).
+  Result<Bootstrap> bootstrap(std::string_view org_name);
+  /// True when no organization exists yet.
+  Result<bool> empty();
+
+  /// A system principal acting as admin in an organization (trusted host use).
+  Result<Principal> system_principal(std::string_view org_id, std::string_view label = "system");
+
+  Status ping();
+  Result<int> schema_version();
+  std::vector<OperationInfo> operations() const;
+  const OperationInfo* operation(std::string_view name) const;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Library version, e.g. "0.1.0".
+const char* version() noexcept;
+
+}  // namespace banxway

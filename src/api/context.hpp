@@ -1,0 +1,69 @@
+// What an operation handler sees: the engine's core services, the caller, and helpers for the
+// write path (one transaction with an event row and an audit row).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "banxway/engine.hpp"
+#include "core/env.hpp"
+#include "core/json.hpp"
+#include "store/db.hpp"
+
+namespace banxway::api {
+
+enum class Permission { read, write, remove, users_admin };
+std::string_view permission_name(Permission p);
+bool role_allows(Role r, Permission p);
+
+struct Core {
+  std::unique_ptr<store::Db> db;
+  std::shared_ptr<Clock> clock;
+  std::shared_ptr<IdSource> ids;
+  EngineOptions opts;
+};
+
+class Ctx {
+ public:
+  Ctx(Core& core, const Principal& who, std::string_view op)
+      : core_(core), who_(who), op_(op), now_(format_time(core.clock->now())) {}
+  store::Db& db() { return *core_.db; }
+  const Principal& who() const { return who_; }
+  const std::string& org() const { return who_.org_id; }
+  /// The call's timestamp: one value for every row the call writes.
+  const std::string& now() const { return now_; }
+  std::string new_id() { return core_.ids->next(); }
+  std::string_view op() const { return op_; }
+  Core& core() { return core_; }
+
+  /// Appends an event row (inside the caller's transaction). data_json is the event's payload.
+  Status event(store::Conn& c, std::string_view type, std::string_view subject_type,
+               std::string_view subject_id, const std::optional<std::string>& thread_id,
+               std::string_view data_json);
+  /// Appends an audit row for this operation (inside the caller's transaction).
+  Status audit(store::Conn& c, std::string_view target_type, std::string_view target_id,
+               std::string_view detail_json = "{}");
+
+ private:
+  Core& core_;
+  const Principal& who_;
+  std::string_view op_;
+  std::string now_;
+};
+
+/// Keyset cursors: opaque base64url text over a JSON array of strings.
+std::string encode_cursor(const std::vector<std::string>& parts);
+Result<std::vector<std::string>> decode_cursor(std::string_view cursor, size_t expected_parts);
+
+/// Reads limit (default 50) from params.
+int param_limit(const json::Value& params, int def = 50);
+std::optional<std::string> param_str(const json::Value& params, const char* key);
+/// True when the key is present with JSON null (e.g. "assignee_id": null to unassign).
+bool param_is_null(const json::Value& params, const char* key);
+
+/// Builds the JSON text {"items": [...], "next_cursor": ...} from already-serialized items.
+std::string list_result(const std::string& items_json_array, const std::optional<std::string>& next);
+
+}  // namespace banxway::api

@@ -1,0 +1,148 @@
+// Engine: opens storage, holds the registry and the authenticator, dispatches operations.
+#include "banxway/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "engine_impl.hpp"
+#include "api/auth.hpp"
+#include "api/context.hpp"
+#include "api/registry.hpp"
+#include "core/json.hpp"
+#include "services/orgs.hpp"
+
+namespace banxway {
+
+std::string_view role_name(Role r) noexcept {
+  switch (r) {
+    case Role::viewer: return "viewer";
+    case Role::agent: return "agent";
+    case Role::manager: return "manager";
+    case Role::admin: return "admin";
+  }
+  return "viewer";
+}
+
+std::optional<Role> role_from_name(std::string_view s) noexcept {
+  if (s == "viewer") return Role::viewer;
+  if (s == "agent") return Role::agent;
+  if (s == "manager") return Role::manager;
+  if (s == "admin") return Role::admin;
+  return std::nullopt;
+}
+
+const char* version() noexcept { return BANXWAY_VERSION_STRING; }
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
+  auto impl = std::make_unique<Impl>();
+  if (opts.database_url.empty()) opts.database_url = "sqlite://./var/banxway.db";
+  if (!opts.clock) opts.clock = std::make_shared<SystemClock>();
+  if (!opts.ids) opts.ids = std::make_shared<Uuid7Source>(opts.clock);
+  store::DbOptions dbo;
+  dbo.readers = opts.db_pool_size;
+  BX_ASSIGN_OR_RETURN(impl->core.db, store::open(opts.database_url, dbo));
+  impl->core.clock = opts.clock;
+  impl->core.ids = opts.ids;
+  impl->core.opts = std::move(opts);
+  impl->auth = std::make_unique<api::Authenticator>(impl->core);
+  for (const auto& op : api::registry().all()) {
+    impl->infos.push_back(OperationInfo{op->name, op->summary,
+                                        std::string(api::permission_name(op->permission)),
+                                        op->schema.text(), op->is_list, op->is_write});
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Result<Principal> Engine::authenticate(std::string_view credential) {
+  return impl_->auth->authenticate(credential);
+}
+
+Result<CallResult> Engine::call(std::string_view op_name, std::string_view params_json,
+                                std::string_view credential) {
+  // Resolve the operation first so an unknown name is reported as such, then authenticate.
+  if (!api::registry().find(op_name))
+    return NotFound("unknown operation: " + std::string(op_name.substr(0, 100)));
+  BX_ASSIGN_OR_RETURN(Principal who, authenticate(credential));
+  return call(op_name, params_json, who);
+}
+
+Result<CallResult> Engine::call(std::string_view op_name, std::string_view params_json,
+                                const Principal& who) {
+  const api::Operation* op = api::registry().find(op_name);
+  if (!op) return NotFound("unknown operation: " + std::string(op_name.substr(0, 100)));
+  if (who.org_id.empty()) return Unauthenticated("no organization for this caller");
+  if (!api::role_allows(who.role, op->permission))
+    return PermissionDenied("role " + std::string(role_name(who.role)) + " may not call " +
+                            op->name + " (needs " +
+                            std::string(api::permission_name(op->permission)) + ")");
+  json::Document params;
+  std::string_view text = params_json.empty() ? std::string_view("{}") : params_json;
+  BX_RETURN_IF_ERROR(json::parse(text, &params, {32, impl_->core.opts.max_params_bytes}));
+  if (!params.IsObject()) return InvalidArgument("params must be a JSON object");
+  BX_RETURN_IF_ERROR(op->schema.validate(params, params.GetAllocator()));
+  api::Ctx ctx(impl_->core, who, op->name);
+  Result<std::string> r = [&]() -> Result<std::string> {
+    try {
+      return op->handler(ctx, params);
+    } catch (const std::exception& e) {
+      spdlog::error("operation {} threw: {}", op->name, e.what());
+      return Internal("internal error in " + op->name);
+    }
+  }();
+  if (!r.ok()) {
+    if (r.status().code() == Code::internal)
+      spdlog::error("operation {} failed: {}", op->name, r.status().message());
+    return r.status();
+  }
+  if (op->name.starts_with("apikeys.") || op->name.starts_with("users."))
+    impl_->auth->invalidate();  // roles, activity or keys may have changed
+  return CallResult{std::move(r).value()};
+}
+
+Result<std::string> Engine::events_poll(const Principal& who, int64_t after, int limit) {
+  std::string params = "{\"after\":" + std::to_string(after) + ",\"limit\":" +
+                       std::to_string(limit) + "}";
+  BX_ASSIGN_OR_RETURN(CallResult r, call("events.list", params, who));
+  // events.list returns {"items": [...], "next_cursor": …}; the poll API wants the array.
+  json::Document d;
+  BX_RETURN_IF_ERROR(json::parse(r.data, &d, {64, SIZE_MAX}));
+  return json::stringify(d["items"]);
+}
+
+Result<Bootstrap> Engine::bootstrap(std::string_view org_name) {
+  return services::bootstrap_org(impl_->core, org_name);
+}
+
+Result<bool> Engine::empty() {
+  auto r = impl_->core.db->query("SELECT COUNT(*) FROM organizations", {});
+  if (!r.ok()) return r.status();
+  return r->rows[0].int64(0) == 0;
+}
+
+Result<Principal> Engine::system_principal(std::string_view org_id, std::string_view label) {
+  if (!is_uuid(org_id)) return InvalidArgument("org id: expected a UUID");
+  std::string id(org_id);
+  for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto r = impl_->core.db->query("SELECT id FROM organizations WHERE id = ?", {id});
+  if (!r.ok()) return r.status();
+  if (r->empty()) return NotFound("organization " + id + " not found");
+  Principal p;
+  p.org_id = id;
+  p.role = Role::admin;
+  p.actor_type = "system";
+  p.actor_id = std::string(label);
+  return p;
+}
+
+Status Engine::ping() { return impl_->core.db->ping(); }
+Result<int> Engine::schema_version() { return impl_->core.db->schema_version(); }
+std::vector<OperationInfo> Engine::operations() const { return impl_->infos; }
+const OperationInfo* Engine::operation(std::string_view name) const {
+  for (const auto& i : impl_->infos)
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+}  // namespace banxway

@@ -1,0 +1,20 @@
+// Engine internals, for in-tree code that needs the storage layer directly (benchmarks,
+// tests, import tools). Not part of the installed API.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "api/auth.hpp"
+#include "api/context.hpp"
+#include "banxway/engine.hpp"
+
+namespace banxway {
+
+struct Engine::Impl {
+  api::Core core;
+  std::unique_ptr<api::Authenticator> auth;
+  std::vector<OperationInfo> infos;
+};
+
+}  // namespace banxway

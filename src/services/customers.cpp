@@ -1,0 +1,253 @@
+#include "services/customers.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "services/common.hpp"
+
+namespace banxway::services {
+namespace {
+
+const ColSpec kCustomer[] = {
+    {"id", "id", Col::str},
+    {"name", "name", Col::str},
+    {"domains", "domains", Col::json},
+    {"tier", "tier", Col::str},
+    {"account_manager_id", "account_manager_id", Col::str},
+    {"notes", "notes", Col::str},
+    {"created_at", "created_at", Col::str},
+    {"updated_at", "updated_at", Col::str},
+};
+constexpr size_t kNameCol = 1;
+
+Status field_error(Code code, const std::string& field, const std::string& what) {
+  return Status(code, field + ": " + what, "{\"field\":" + json::quote(field) + "}");
+}
+
+// A host name as customers' mail arrives from it: dot-separated labels of letters, digits and
+// hyphens (not at a label's ends), at least two labels, within DNS length limits.
+bool is_domain(std::string_view d) {
+  if (d.empty() || d.size() > 253) return false;
+  size_t labels = 0;
+  size_t start = 0;
+  while (start <= d.size()) {
+    size_t dot = d.find('.', start);
+    if (dot == std::string_view::npos) dot = d.size();
+    std::string_view label = d.substr(start, dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    for (unsigned char c : label)
+      if (!(std::islower(c) || std::isdigit(c) || c == '-')) return false;
+    ++labels;
+    start = dot + 1;
+  }
+  return labels >= 2;
+}
+
+// The domains param: trimmed, lower-cased, validated, duplicates dropped (first order kept).
+Result<std::vector<std::string>> normalize_domains(const json::Value& arr) {
+  std::vector<std::string> out;
+  for (rapidjson::SizeType i = 0; i < arr.Size(); ++i) {
+    std::string d(arr[i].GetString(), arr[i].GetStringLength());
+    auto b = d.find_first_not_of(" \t");
+    auto e = d.find_last_not_of(" \t");
+    d = b == std::string::npos ? std::string() : d.substr(b, e - b + 1);
+    for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!is_domain(d))
+      return field_error(Code::invalid_argument, "domains[" + std::to_string(i) + "]",
+                         "not a domain name (letters, digits, hyphens and dots, e.g. acme.com)");
+    if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string domains_json(const std::vector<std::string>& ds) {
+  std::string j = "[";
+  for (size_t i = 0; i < ds.size(); ++i) j += (i ? "," : "") + json::quote(ds[i]);
+  return j + "]";
+}
+
+Status domain_taken(const std::string& domain) {
+  return field_error(Code::already_exists, "domains",
+                     domain + " already belongs to another customer");
+}
+
+// Replaces the customer's rows in customer_domains (the lookup index for "sender domain ->
+// customer"); customers.domains holds the same list as JSON and is written by the caller.
+Status set_domains(store::Conn& c, api::Ctx& ctx, const std::string& customer_id,
+                   const std::vector<std::string>& domains) {
+  if (!domains.empty()) {
+    // Checked up front so the error names the domain; the primary key still guards races.
+    std::string sql =
+        "SELECT domain FROM customer_domains WHERE org_id = ? AND customer_id <> ? AND domain IN (";
+    std::vector<store::Value> args{ctx.org(), customer_id};
+    for (size_t i = 0; i < domains.size(); ++i) {
+      sql += i ? ", ?" : "?";
+      args.emplace_back(domains[i]);
+    }
+    sql += ") ORDER BY domain LIMIT 1";
+    BX_ASSIGN_OR_RETURN(auto taken, c.query(sql, args));
+    if (!taken.empty()) return domain_taken(taken[0].text(0));
+  }
+  auto r = c.query("DELETE FROM customer_domains WHERE org_id = ? AND customer_id = ?",
+                   {ctx.org(), customer_id});
+  if (!r.ok()) return r.status();
+  for (const auto& d : domains) {
+    r = c.query("INSERT INTO customer_domains (org_id, domain, customer_id) VALUES (?, ?, ?)",
+                {ctx.org(), d, customer_id});
+    if (!r.ok()) {
+      if (r.status().code() == Code::already_exists) return domain_taken(d);
+      return r.status();
+    }
+  }
+  return Status();
+}
+
+Result<std::string> customer_json(store::Conn& c, api::Ctx& ctx, const std::string& id) {
+  return get_by_id(c, ctx, "customers", kCustomer, id, "customer");
+}
+
+}  // namespace
+
+Result<std::string> customers_list(api::Ctx& ctx, json::Value& p) {
+  int limit = api::param_limit(p);
+  static const std::string base =
+      "SELECT " + select_list(kCustomer) + " FROM customers WHERE org_id = ?";
+  std::string sql = base;
+  std::vector<store::Value> args{ctx.org()};
+  if (auto q = api::param_str(p, "q")) {
+    // A literal prefix: LIKE's wildcards in the user's text are escaped. lower() on both sides
+    // makes each database compare with one folding rule (SQLite folds ASCII only, PostgreSQL
+    // folds all of Unicode); CAST pins the parameter's type for PostgreSQL.
+    std::string pat;
+    for (char ch : *q) {
+      if (ch == '\\' || ch == '%' || ch == '_') pat += '\\';
+      pat += ch;
+    }
+    pat += '%';
+    sql += " AND lower(name) LIKE lower(CAST(? AS TEXT)) ESCAPE '\\'";
+    args.emplace_back(pat);
+  }
+  if (auto cur = api::param_str(p, "cursor")) {
+    BX_ASSIGN_OR_RETURN(auto parts, api::decode_cursor(*cur, 2));
+    if (!is_uuid(parts[1]))
+      return field_error(Code::invalid_argument, "cursor",
+                         "malformed or from another listing; pass next_cursor as given");
+    if (parts[0].empty()) {
+      // A name too long to fit a cursor: the cursor carries only the id (see below).
+      BX_ASSIGN_OR_RETURN(auto named, ctx.db().query(
+                                          "SELECT name FROM customers WHERE id = ? AND org_id = ?",
+                                          {parts[1], ctx.org()}));
+      if (named.empty())
+        return field_error(Code::invalid_argument, "cursor",
+                           "the customer it points at was deleted; list again from the start");
+      parts[0] = named[0].text(0);
+    }
+    sql += " AND (name, id) > (?, ?)";
+    args.emplace_back(parts[0]);
+    args.emplace_back(parts[1]);
+  }
+  sql += " ORDER BY name, id LIMIT ?";
+  args.emplace_back(limit + 1);
+  BX_ASSIGN_OR_RETURN(auto rows, ctx.db().query(sql, args));
+  std::optional<std::string> next;
+  if (static_cast<int>(rows.size()) > limit) {
+    const auto& last = rows[limit - 1];
+    next = api::encode_cursor({last.text(kNameCol), last.text(0)});
+    // Cursors are capped at 512 characters; a long non-Latin name would not fit, so such a
+    // cursor names only the row and the next page looks its name up.
+    if (next->size() > 512) next = api::encode_cursor({"", last.text(0)});
+  }
+  return api::list_result(rows_to_json_array(rows, kCustomer, limit), next);
+}
+
+Result<std::string> customers_get(api::Ctx& ctx, json::Value& p) {
+  DbReader c(ctx.db());
+  return customer_json(c, ctx, *api::param_str(p, "id"));
+}
+
+Result<std::string> customers_create(api::Ctx& ctx, json::Value& p) {
+  std::vector<std::string> domains;
+  if (const json::Value* d = json::get(p, "domains")) {
+    BX_ASSIGN_OR_RETURN(domains, normalize_domains(*d));
+  }
+  std::string id = ctx.new_id();
+  std::string out;
+  BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
+    auto manager = api::param_str(p, "account_manager_id");
+    if (manager) BX_RETURN_IF_ERROR(require_ref(c, ctx, "users", *manager, "account_manager_id"));
+    auto r = c.query(
+        "INSERT INTO customers (id, org_id, name, domains, tier, account_manager_id, notes, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, ctx.org(), *api::param_str(p, "name"), domains_json(domains),
+         api::param_str(p, "tier"), manager, api::param_str(p, "notes"), ctx.now(), ctx.now()});
+    if (!r.ok()) return r.status();
+    BX_RETURN_IF_ERROR(set_domains(c, ctx, id, domains));
+    BX_ASSIGN_OR_RETURN(out, customer_json(c, ctx, id));
+    BX_RETURN_IF_ERROR(ctx.event(c, "customer.created", "customer", id, std::nullopt, out));
+    return ctx.audit(c, "customer", id);
+  }));
+  return out;
+}
+
+Result<std::string> customers_update(api::Ctx& ctx, json::Value& p) {
+  std::string id = *api::param_str(p, "id");
+  std::optional<std::vector<std::string>> domains;
+  if (const json::Value* d = json::get(p, "domains")) {
+    BX_ASSIGN_OR_RETURN(domains, normalize_domains(*d));
+  }
+  std::string out;
+  BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
+    BX_RETURN_IF_ERROR(customer_json(c, ctx, id).status());
+    if (auto manager = json::get_string(p, "account_manager_id"))
+      BX_RETURN_IF_ERROR(require_ref(c, ctx, "users", *manager, "account_manager_id"));
+    std::string sets = "updated_at = ?";
+    std::vector<store::Value> args{ctx.now()};
+    for (const char* f : {"name", "tier", "account_manager_id", "notes"}) {
+      if (const json::Value* v = json::get(p, f)) {
+        sets += std::string(", ") + f + " = ?";
+        args.emplace_back(v->IsNull() ? store::Value() : store::Value(v->GetString()));
+      }
+    }
+    if (domains) {
+      sets += ", domains = ?";
+      args.emplace_back(domains_json(*domains));
+    }
+    args.emplace_back(id);
+    args.emplace_back(ctx.org());
+    auto r = c.query("UPDATE customers SET " + sets + " WHERE id = ? AND org_id = ?", args);
+    if (!r.ok()) return r.status();
+    if (domains) BX_RETURN_IF_ERROR(set_domains(c, ctx, id, *domains));
+    BX_ASSIGN_OR_RETURN(out, customer_json(c, ctx, id));
+    BX_RETURN_IF_ERROR(ctx.event(c, "customer.updated", "customer", id, std::nullopt, out));
+    return ctx.audit(c, "customer", id);
+  }));
+  return out;
+}
+
+Result<std::string> customers_delete(api::Ctx& ctx, json::Value& p) {
+  std::string id = *api::param_str(p, "id");
+  BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
+    BX_ASSIGN_OR_RETURN(std::string before, customer_json(c, ctx, id));
+    // Detach referencing rows explicitly: the two databases' ON DELETE behaviour only agrees
+    // when every foreign key is declared identically, and new tables may forget one.
+    for (const char* table : {"contacts", "threads"}) {
+      auto r = c.query(std::string("UPDATE ") + table +
+                           " SET customer_id = NULL, updated_at = ? WHERE org_id = ? AND "
+                           "customer_id = ?",
+                       {ctx.now(), ctx.org(), id});
+      if (!r.ok()) return r.status();
+    }
+    auto r = c.query("DELETE FROM customer_domains WHERE org_id = ? AND customer_id = ?",
+                     {ctx.org(), id});
+    if (!r.ok()) return r.status();
+    r = c.query("DELETE FROM customers WHERE id = ? AND org_id = ?", {id, ctx.org()});
+    if (!r.ok()) return r.status();
+    // The event carries the record as it was, so subscribers can still show what went away.
+    BX_RETURN_IF_ERROR(ctx.event(c, "customer.deleted", "customer", id, std::nullopt, before));
+    return ctx.audit(c, "customer", id);
+  }));
+  return "{\"id\":" + json::quote(id) + ",\"deleted\":true}";
+}
+
+}  // namespace banxway::services

@@ -1,0 +1,33 @@
+// Writing database rows as JSON objects: a column list declared once per resource drives both
+// the SELECT list and the JSON keys, so the two cannot drift apart.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "core/json.hpp"
+#include "store/db.hpp"
+
+namespace banxway::services {
+
+enum class Col { str, integer, boolean, json };
+
+struct ColSpec {
+  const char* column;  // SQL column (may be qualified, e.g. "m.body_text")
+  const char* key;     // JSON key
+  Col kind;
+};
+
+/// "c1, c2, …" for a SELECT, optionally qualified with a table alias ("t.c1, t.c2").
+std::string select_list(std::span<const ColSpec> cols, const char* alias = nullptr);
+
+/// Writes row columns [offset, offset + cols.size()) as one JSON object.
+void write_row(json::Writer& w, const store::Row& row, std::span<const ColSpec> cols,
+               size_t offset = 0);
+
+/// Serializes every row as a JSON array.
+std::string rows_to_json_array(const store::Rows& rows, std::span<const ColSpec> cols,
+                               size_t count);
+std::string row_to_json(const store::Row& row, std::span<const ColSpec> cols);
+
+}  // namespace banxway::services

@@ -1,0 +1,20 @@
+// Threads (conversations), their messages and notes.
+#pragma once
+
+#include "api/context.hpp"
+#include "services/rowjson.hpp"
+
+namespace banxway::services {
+
+Result<std::string> threads_list(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_get(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_create(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_update(api::Ctx& ctx, json::Value& p);
+
+Result<std::string> messages_list(api::Ctx& ctx, json::Value& p);
+Result<std::string> messages_create_note(api::Ctx& ctx, json::Value& p);
+
+/// A thread's JSON by id inside a transaction (or via DbReader).
+Result<std::string> thread_json(store::Conn& c, api::Ctx& ctx, const std::string& id);
+
+}  // namespace banxway::services

@@ -1,0 +1,125 @@
+// The storage seam: one small interface, two real backends (SQLite, PostgreSQL).
+//
+// Repositories are written once against this interface. SQL uses `?` placeholders; the
+// PostgreSQL backend rewrites them to $1..$n. Values travel as text (or int64 / double /
+// NULL); each backend normalizes its output so that repositories see the same text for the
+// same data: times as ISO-8601 UTC with milliseconds ("2026-01-02T03:04:05.678Z"), booleans
+// as "1"/"0", uuids in lower-case canonical form, JSON as compact text.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "banxway/status.hpp"
+
+namespace banxway::store {
+
+enum class Dialect { sqlite, postgres };
+
+/// A bound parameter.
+struct Value {
+  std::variant<std::monostate, int64_t, double, std::string> v;
+  Value() = default;
+  Value(std::nullptr_t) {}
+  Value(int64_t i) : v(i) {}
+  Value(int i) : v(static_cast<int64_t>(i)) {}
+  Value(double d) : v(d) {}
+  Value(bool b) : v(static_cast<int64_t>(b ? 1 : 0)) {}
+  Value(std::string s) : v(std::move(s)) {}
+  Value(std::string_view s) : v(std::string(s)) {}
+  Value(const char* s) : v(std::string(s)) {}
+  Value(const std::optional<std::string>& s) {
+    if (s) v = *s;
+  }
+  bool is_null() const { return v.index() == 0; }
+};
+
+/// One result row; each column is NULL or text.
+class Row {
+ public:
+  explicit Row(std::vector<std::optional<std::string>> cols) : cols_(std::move(cols)) {}
+  size_t size() const { return cols_.size(); }
+  bool is_null(size_t i) const { return !cols_.at(i).has_value(); }
+  /// Column text; empty string for NULL.
+  const std::string& text(size_t i) const;
+  const std::optional<std::string>& opt(size_t i) const { return cols_.at(i); }
+  int64_t int64(size_t i) const;
+  double real(size_t i) const;
+  bool boolean(size_t i) const;
+
+ private:
+  std::vector<std::optional<std::string>> cols_;
+};
+
+struct Rows {
+  std::vector<std::string> columns;
+  std::vector<Row> rows;
+  /// Rows changed by an INSERT/UPDATE/DELETE.
+  int64_t affected = 0;
+  bool empty() const { return rows.empty(); }
+  size_t size() const { return rows.size(); }
+  const Row& operator[](size_t i) const { return rows[i]; }
+  auto begin() const { return rows.begin(); }
+  auto end() const { return rows.end(); }
+};
+
+/// A connection inside a transaction (or a read-only connection).
+class Conn {
+ public:
+  virtual ~Conn() = default;
+  virtual Result<Rows> query(std::string_view sql, std::span<const Value> params) = 0;
+  Result<Rows> query(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return query(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  virtual Dialect dialect() const = 0;
+  /// Run several ;-separated statements without parameters (migrations).
+  virtual Status exec_script(std::string_view sql) = 0;
+};
+
+struct DbOptions {
+  int readers = 4;              // SQLite reader pool size / PostgreSQL pool size
+  int busy_timeout_ms = 5000;   // SQLite
+  bool apply_migrations = true;
+};
+
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual Dialect dialect() const = 0;
+
+  /// Run a read-only statement on a pooled reader.
+  virtual Result<Rows> query(std::string_view sql, std::span<const Value> params) = 0;
+  Result<Rows> query(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return query(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+
+  /// Run fn inside one write transaction. fn's non-OK status (or an exception) rolls back.
+  /// Transient conflicts (SQLITE_BUSY, PostgreSQL serialization failures) are retried.
+  virtual Status transaction(const std::function<Status(Conn&)>& fn) = 0;
+
+  /// Cheap liveness check (used by /health).
+  virtual Status ping() = 0;
+
+  /// Schema version currently applied.
+  virtual Result<int> schema_version() = 0;
+};
+
+/// Open a database by URL: `sqlite:///abs/path`, `sqlite://./rel/path`, `sqlite::memory:`,
+/// `postgres://…` / `postgresql://…`. Applies missing migrations unless told not to.
+Result<std::unique_ptr<Db>> open(std::string_view url, const DbOptions& opts = {});
+
+/// Apply missing migrations (idempotent, all in one transaction); returns the version after.
+Result<int> migrate(Db& db);
+
+/// Backend factories (used by open()).
+Result<std::unique_ptr<Db>> open_sqlite(std::string_view path, const DbOptions& opts);
+Result<std::unique_ptr<Db>> open_postgres(std::string_view url, const DbOptions& opts);
+
+}  // namespace banxway::store

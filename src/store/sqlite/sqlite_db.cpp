@@ -1,0 +1,243 @@
+// SQLite backend: WAL, one writer connection behind a mutex, a pool of reader connections,
+// and a prepared-statement cache per connection.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/db.hpp"
+
+namespace banxway::store {
+namespace {
+
+Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
+  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  int prim = rc & 0xff;
+  if (prim == SQLITE_CONSTRAINT) {
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+      return AlreadyExists(msg);
+    return Status(Code::invalid_argument, msg);
+  }
+  if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) return Unavailable(msg);
+  if (prim == SQLITE_FULL || prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN)
+    return Unavailable(msg);
+  return Internal(msg);
+}
+
+class SqliteConn final : public Conn {
+ public:
+  explicit SqliteConn(sqlite3* db) : db_(db) {}
+  ~SqliteConn() override {
+    for (auto& [sql, st] : cache_) sqlite3_finalize(st);
+    sqlite3_close_v2(db_);
+  }
+  Dialect dialect() const override { return Dialect::sqlite; }
+
+  Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
+    sqlite3_stmt* st = nullptr;
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) {
+      st = it->second;
+    } else {
+      int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+      if (rc != SQLITE_OK) return sqlite_error(db_, rc, "prepare");
+      cache_.emplace(std::string(sql), st);
+    }
+    struct Reset {
+      sqlite3_stmt* s;
+      ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{st};
+    int expected = sqlite3_bind_parameter_count(st);
+    if (expected != static_cast<int>(params.size()))
+      return Internal("statement expects " + std::to_string(expected) + " parameters, got " +
+                      std::to_string(params.size()));
+    for (size_t i = 0; i < params.size(); ++i) {
+      int idx = static_cast<int>(i + 1);
+      int rc = SQLITE_OK;
+      const auto& v = params[i].v;
+      switch (v.index()) {
+        case 0: rc = sqlite3_bind_null(st, idx); break;
+        case 1: rc = sqlite3_bind_int64(st, idx, std::get<1>(v)); break;
+        case 2: rc = sqlite3_bind_double(st, idx, std::get<2>(v)); break;
+        case 3: {
+          const auto& s = std::get<3>(v);
+          rc = sqlite3_bind_text(st, idx, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+          break;
+        }
+      }
+      if (rc != SQLITE_OK) return sqlite_error(db_, rc, "bind");
+    }
+    Rows out;
+    int ncol = sqlite3_column_count(st);
+    out.columns.reserve(ncol);
+    for (int c = 0; c < ncol; ++c) out.columns.emplace_back(sqlite3_column_name(st, c));
+    for (;;) {
+      int rc = sqlite3_step(st);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return sqlite_error(db_, rc, "step");
+      std::vector<std::optional<std::string>> cols;
+      cols.reserve(ncol);
+      for (int c = 0; c < ncol; ++c) {
+        if (sqlite3_column_type(st, c) == SQLITE_NULL) {
+          cols.emplace_back(std::nullopt);
+        } else {
+          const char* t = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+          int n = sqlite3_column_bytes(st, c);
+          cols.emplace_back(std::string(t ? t : "", static_cast<size_t>(n)));
+        }
+      }
+      out.rows.emplace_back(std::move(cols));
+    }
+    out.affected = sqlite3_changes64(db_);
+    return out;
+  }
+
+  Status exec_script(std::string_view sql) override {
+    std::string s(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      return sqlite_error(nullptr, rc, msg);
+    }
+    return Status();
+  }
+
+  sqlite3* handle() { return db_; }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+Result<std::unique_ptr<SqliteConn>> connect(const std::string& path, bool readonly,
+                                            const DbOptions& opts) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
+              (readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = Unavailable("cannot open SQLite database " + path + ": " +
+                           (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    sqlite3_close_v2(db);
+    return s;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, opts.busy_timeout_ms);
+  auto conn = std::make_unique<SqliteConn>(db);
+  std::string pragmas = "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;";
+  if (!readonly) pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+  BX_RETURN_IF_ERROR(conn->exec_script(pragmas));
+  return conn;
+}
+
+class SqliteDb final : public Db {
+ public:
+  Dialect dialect() const override { return Dialect::sqlite; }
+
+  static Result<std::unique_ptr<Db>> open(std::string_view path_in, const DbOptions& opts) {
+    auto db = std::make_unique<SqliteDb>();
+    std::string path(path_in);
+    db->memory_ = (path == ":memory:");
+    if (!db->memory_ && !path.starts_with("file:")) {
+      std::error_code ec;
+      auto parent = std::filesystem::path(path).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    }
+    BX_ASSIGN_OR_RETURN(db->writer_, connect(path, false, opts));
+    if (!db->memory_) {
+      // Readers open lazily-free: create them now so errors surface at open time.
+      for (int i = 0; i < std::max(1, opts.readers); ++i) {
+        BX_ASSIGN_OR_RETURN(auto r, connect(path, false, opts));
+        db->free_readers_.push_back(r.get());
+        db->readers_.push_back(std::move(r));
+      }
+    }
+    return std::unique_ptr<Db>(std::move(db));
+  }
+
+  Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
+    if (memory_) {
+      // An in-memory database lives in one connection: share the writer.
+      std::lock_guard<std::mutex> lock(write_mu_);
+      return writer_->query(sql, params);
+    }
+    SqliteConn* c = acquire();
+    auto r = c->query(sql, params);
+    release(c);
+    return r;
+  }
+
+  Status transaction(const std::function<Status(Conn&)>& fn) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    // One writer connection behind a mutex: BEGIN IMMEDIATE only waits on other processes.
+    BX_RETURN_IF_ERROR(writer_->exec_script("BEGIN IMMEDIATE"));
+    Status st;
+    try {
+      st = fn(*writer_);
+    } catch (const std::exception& e) {
+      st = Internal(std::string("exception in transaction: ") + e.what());
+    }
+    if (!st.ok()) {
+      (void)writer_->exec_script("ROLLBACK");
+      return st;
+    }
+    Status c = writer_->exec_script("COMMIT");
+    if (!c.ok()) (void)writer_->exec_script("ROLLBACK");
+    return c;
+  }
+
+  Status ping() override {
+    auto r = query("SELECT 1", {});
+    return r.status();
+  }
+
+  Result<int> schema_version() override {
+    auto r = query("SELECT COALESCE(MAX(version),0) FROM schema_migrations", {});
+    if (!r.ok()) return r.status();
+    return static_cast<int>(r->rows.at(0).int64(0));
+  }
+
+ private:
+  SqliteConn* acquire() {
+    std::unique_lock<std::mutex> lock(pool_mu_);
+    pool_cv_.wait(lock, [&] { return !free_readers_.empty(); });
+    SqliteConn* c = free_readers_.back();
+    free_readers_.pop_back();
+    return c;
+  }
+  void release(SqliteConn* c) {
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      free_readers_.push_back(c);
+    }
+    pool_cv_.notify_one();
+  }
+
+  bool memory_ = false;
+  std::mutex write_mu_;
+  std::unique_ptr<SqliteConn> writer_;
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<SqliteConn>> readers_;
+  std::vector<SqliteConn*> free_readers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Db>> open_sqlite(std::string_view path, const DbOptions& opts) {
+  return SqliteDb::open(path, opts);
+}
+
+}  // namespace banxway::store

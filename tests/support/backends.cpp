@@ -1,0 +1,74 @@
+#include "support/backends.hpp"
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace bxtest {
+
+std::vector<std::string> backends() {
+  std::vector<std::string> out{"sqlite"};
+  const char* pg = std::getenv("BANXWAY_TEST_PG_URL");
+  const char* req = std::getenv("BANXWAY_REQUIRE_PG");
+  if (pg && *pg) {
+    out.push_back("postgres");
+  } else if (req && std::string(req) == "1") {
+    // Listed anyway, so fresh_database_url fails loudly instead of the suite skipping quietly.
+    out.push_back("postgres");
+  }
+  return out;
+}
+
+namespace {
+std::atomic<int> counter{0};
+
+std::string unique_name() {
+  return "bxtest_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
+         std::to_string(std::rand() % 100000);
+}
+}  // namespace
+
+std::string fresh_database_url(const std::string& backend) {
+  if (backend == "sqlite") {
+    auto dir = std::filesystem::temp_directory_path() / "banxway-tests";
+    std::filesystem::create_directories(dir);
+    auto path = dir / (unique_name() + ".db");
+    return "sqlite://" + path.string();
+  }
+  const char* base = std::getenv("BANXWAY_TEST_PG_URL");
+  if (!base || !*base)
+    throw std::runtime_error(
+        "BANXWAY_REQUIRE_PG=1 but BANXWAY_TEST_PG_URL is not set: start PostgreSQL (scripts/test "
+        "does) or unset BANXWAY_REQUIRE_PG");
+  PGconn* c = PQconnectdb(base);
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(c);
+    PQfinish(c);
+    throw std::runtime_error("cannot reach test PostgreSQL at " + std::string(base) + ": " + msg);
+  }
+  std::string name = unique_name();
+  PGresult* r = PQexec(c, ("CREATE DATABASE " + name).c_str());
+  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  std::string err = PQerrorMessage(c);
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) throw std::runtime_error("CREATE DATABASE failed: " + err);
+  // Replace the database name: the base URL is postgres://user@host:port/dbname[?query].
+  std::string url(base);
+  std::string query;
+  if (auto q = url.find('?'); q != std::string::npos) {
+    query = url.substr(q);
+    url.resize(q);
+  }
+  auto slash = url.find('/', url.find("://") + 3);
+  if (slash != std::string::npos) url.resize(slash);
+  return url + "/" + name + query;
+}
+
+}  // namespace bxtest

@@ -1,0 +1,27 @@
+// Test support: which database backends to run store/api tests on, and fresh databases.
+//
+// SQLite always runs. PostgreSQL runs when BANXWAY_TEST_PG_URL points at a server (scripts/test
+// starts one); with BANXWAY_REQUIRE_PG=1 a missing URL fails the tests instead of skipping.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bxtest {
+
+/// "sqlite" and, when configured, "postgres".
+std::vector<std::string> backends();
+
+/// A URL for a new, empty database on that backend (a temporary SQLite file, or a new
+/// PostgreSQL database created on the test server).
+std::string fresh_database_url(const std::string& backend);
+
+/// Name printer for INSTANTIATE_TEST_SUITE_P.
+struct BackendName {
+  template <class P>
+  std::string operator()(const P& info) const {
+    return info.param;
+  }
+};
+
+}  // namespace bxtest

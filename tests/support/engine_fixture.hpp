@@ -1,0 +1,51 @@
+// A gtest fixture: an Engine on a fresh database of the backend under test, with two
+// organizations (A and B) and an admin API key for each.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "banxway/engine.hpp"
+#include "core/json.hpp"
+#include "support/backends.hpp"
+
+namespace bxtest {
+
+class EngineTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override;
+
+  /// Calls op with params as `who` (key A by default). Returns the status; on success the
+  /// parsed data is in `out` when given.
+  banxway::Status call(const std::string& op, const std::string& params,
+                       banxway::json::Document* out = nullptr, const std::string& key = "");
+  /// Calls and expects success; returns the parsed data.
+  banxway::json::Document ok(const std::string& op, const std::string& params,
+                             const std::string& key = "");
+  /// Calls and expects failure with `code`; returns the message.
+  std::string fails(const std::string& op, const std::string& params, banxway::Code code,
+                    const std::string& key = "");
+  /// A new API key in org A with the given role.
+  std::string key_with_role(const std::string& role);
+
+  std::unique_ptr<banxway::Engine> engine;
+  std::string url;
+  std::string org_a, key_a;
+  std::string org_b, key_b;
+};
+
+/// Shorthand: string member of a JSON object.
+std::string str(const banxway::json::Value& v, const char* key);
+
+}  // namespace bxtest
+
+#define BX_INSTANTIATE_BACKENDS(Suite) \
+  INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::ValuesIn(bxtest::backends()), \
+                           bxtest::BackendName())
+
+namespace banxway {
+/// HS256-signs claims for tests (wraps api::sign_jwt_hs256).
+std::string api_test_sign(const std::string& claims, const std::string& secret);
+}  // namespace banxway
