@@ -161,7 +161,7 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
   if (auto v = env("JWT_ISSUER")) cfg.jwt_issuer = v;
   if (auto v = env("CORS_ORIGINS")) cfg.cors_origins = split_list(v);
 
-  Args a{argc, argv};
+  Args a{argc, argv, 1, {}};
   for (; a.i < argc; ++a.i) {
     std::string_view arg = argv[a.i];
     std::string v;

@@ -141,7 +141,22 @@ class Session : public std::enable_shared_from_this<Session> {
     read_header();
   }
 
+  // A request counts as in flight from its first byte until its response is written, so a
+  // graceful shutdown waits for requests that are still arriving too (bounded by the grace).
+  void begin_request() {
+    if (counted_) return;
+    counted_ = true;
+    srv_.inflight.fetch_add(1);
+  }
+
+  void end_request() {
+    if (!counted_) return;
+    counted_ = false;
+    srv_.inflight.fetch_sub(1);
+  }
+
   void read_header() {
+    begin_request();
     parser_.emplace();
     parser_->body_limit(srv_.cfg.max_body);
     parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg.max_header));
@@ -195,12 +210,10 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       return close();
     }
-    srv_.inflight.fetch_add(1);
     send();
   }
 
   void handle_request() {
-    srv_.inflight.fetch_add(1);
     auto& r = parser_->get();
     req_.method = to_method(r.method());
     req_.target = sv(r.target());
@@ -258,7 +271,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write(beast::error_code ec, std::size_t) {
     log_access();
-    srv_.inflight.fetch_sub(1);
+    end_request();
     if (ec) return close();
     if (!keep_alive_) return linger_close();
     parser_.reset();
@@ -302,6 +315,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    end_request();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
@@ -317,6 +331,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpResponse out_;
   std::string peer_ = "-";
   bool keep_alive_ = true;
+  bool counted_ = false;
   std::size_t drained_ = 0;
   Clock::time_point started_ = Clock::now();
 };

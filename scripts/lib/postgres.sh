@@ -17,7 +17,7 @@ _pg_bindir() {
     return
   fi
   local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  d=$(printf '%s\n' /usr/lib/postgresql/*/bin | grep -v '\*' | sort -V | tail -n 1)
   if [[ -z "$d" ]]; then
     d=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
   fi
@@ -42,7 +42,7 @@ _pg_port_busy() {
 }
 
 pg_start() {
-  local bin port dir tries started=0
+  local bin port dir started=0
   bin=$(_pg_bindir)
   if [[ ! -x "$bin/initdb" || ! -x "$bin/pg_ctl" ]]; then
     echo "pg_start: PostgreSQL server binaries not found (looked in '$bin'; set BANXWAY_PG_BIN)" >&2
@@ -68,7 +68,7 @@ pg_start() {
   fi
 
   port=${BANXWAY_PG_PORT:-55432}
-  for tries in $(seq 1 20); do
+  for _ in $(seq 1 20); do  # ports to try
     if _pg_port_busy "$port"; then
       port=$((port + 1))
       continue

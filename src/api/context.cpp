@@ -68,7 +68,7 @@ Result<std::vector<std::string>> decode_cursor(std::string_view cursor, size_t e
                            "{\"field\":\"cursor\"}");
   };
   std::string raw;
-  if (cursor.size() > 512 || !crypto::base64url_decode(cursor, &raw)) return bad();
+  if (cursor.size() > 2048 || !crypto::base64url_decode(cursor, &raw)) return bad();
   json::Document d;
   if (!json::parse(raw, &d, {4, 1024}).ok() || !d.IsArray() || d.Size() != expected) return bad();
   std::vector<std::string> out;
@@ -77,6 +77,15 @@ Result<std::vector<std::string>> decode_cursor(std::string_view cursor, size_t e
     out.emplace_back(v.GetString(), v.GetStringLength());
   }
   return out;
+}
+
+Result<std::vector<std::string>> decode_time_id_cursor(std::string_view cursor) {
+  BX_ASSIGN_OR_RETURN(auto parts, decode_cursor(cursor, 2));
+  TimePoint t;
+  if (!parse_time(parts[0], &t) || !is_uuid(parts[1]))
+    return InvalidArgument("cursor: malformed or from another listing; pass next_cursor as given",
+                           "{\"field\":\"cursor\"}");
+  return parts;
 }
 
 int param_limit(const json::Value& params, int def) {

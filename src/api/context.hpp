@@ -56,6 +56,9 @@ class Ctx {
 /// Keyset cursors: opaque base64url text over a JSON array of strings.
 std::string encode_cursor(const std::vector<std::string>& parts);
 Result<std::vector<std::string>> decode_cursor(std::string_view cursor, size_t expected_parts);
+/// A [time, uuid] keyset cursor, both parts checked (a forged cursor is invalid_argument, never
+/// a database type error).
+Result<std::vector<std::string>> decode_time_id_cursor(std::string_view cursor);
 
 /// Reads limit (default 50) from params.
 int param_limit(const json::Value& params, int def = 50);

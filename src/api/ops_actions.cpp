@@ -8,14 +8,15 @@ void register_action_ops(Registry& r) {
   r.add("actions.list", "List actions, newest first", Permission::read,
         R"({"type":"object","properties":{
             "limit":{"type":"integer","minimum":1,"maximum":200},
-            "cursor":{"type":"string","maxLength":512},
+            "cursor":{"type":"string","maxLength":2048},
             "thread_id":{"type":"string","format":"uuid"},
             "status":{"type":"string","enum":["open","in_progress","done","cancelled"]},
             "assignee_id":{"type":"string","format":"uuid"}}})",
         services::actions_list, true);
-  r.add("actions.get", "Get an action", Permission::read,
-        R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
-        services::actions_get);
+  r.add(
+      "actions.get", "Get an action", Permission::read,
+      R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
+      services::actions_get);
   r.add("actions.create", "Create an action (a task), optionally from a thread or a message",
         Permission::write,
         R"({"type":"object","required":["title"],"properties":{

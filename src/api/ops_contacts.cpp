@@ -17,12 +17,13 @@ void register_contact_ops(Registry& r) {
   r.add("contacts.list", "List contacts, oldest first; customer_id filters", Permission::read,
         R"({"type":"object","properties":{
             "limit":{"type":"integer","minimum":1,"maximum":200},
-            "cursor":{"type":"string","maxLength":512},
+            "cursor":{"type":"string","maxLength":2048},
             "customer_id":{"type":"string","format":"uuid"}}})",
         services::contacts_list, true);
-  r.add("contacts.get", "Get a contact with its identities", Permission::read,
-        R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
-        services::contacts_get);
+  r.add(
+      "contacts.get", "Get a contact with its identities", Permission::read,
+      R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
+      services::contacts_get);
   r.add("contacts.create", "Create a contact", Permission::write,
         std::string(R"({"type":"object","properties":{
             "name":{"type":"string","minLength":1,"maxLength":200},
@@ -38,10 +39,11 @@ void register_contact_ops(Registry& r) {
             "customer_id":{"type":["string","null"],"format":"uuid"},)") +
             std::string(kIdentities) + "}}",
         services::contacts_update);
-  r.add("contacts.delete", "Delete a contact and its identities; its threads are kept",
-        Permission::remove,
-        R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
-        services::contacts_delete);
+  r.add(
+      "contacts.delete", "Delete a contact and its identities; its threads are kept",
+      Permission::remove,
+      R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
+      services::contacts_delete);
 }
 
 }  // namespace banxway::api

@@ -10,7 +10,7 @@ void register_search_ops(Registry& r) {
             "q":{"type":"string","minLength":1,"maxLength":256},
             "thread_id":{"type":"string","format":"uuid"},
             "limit":{"type":"integer","minimum":1,"maximum":100},
-            "cursor":{"type":"string","maxLength":512}}})",
+            "cursor":{"type":"string","maxLength":2048}}})",
         services::search_messages, true);
 }
 
@@ -20,7 +20,7 @@ void register_event_ops(Registry& r) {
         R"({"type":"object","properties":{
             "after":{"type":"integer","minimum":0},
             "limit":{"type":"integer","minimum":1,"maximum":1000},
-            "cursor":{"type":"string","maxLength":512}}})",
+            "cursor":{"type":"string","maxLength":2048}}})",
         services::events_list, true);
 }
 

@@ -8,7 +8,7 @@ void register_thread_ops(Registry& r) {
   r.add("threads.list", "List threads, most recent activity first", Permission::read,
         R"({"type":"object","properties":{
             "limit":{"type":"integer","minimum":1,"maximum":200},
-            "cursor":{"type":"string","maxLength":512},
+            "cursor":{"type":"string","maxLength":2048},
             "status":{"type":"string","enum":["open","pending","snoozed","resolved","closed"]},
             "priority":{"type":"string","enum":["low","normal","high","urgent"]},
             "assignee_id":{"type":"string","format":"uuid"},
@@ -51,7 +51,7 @@ void register_message_ops(Registry& r) {
         R"({"type":"object","required":["thread_id"],"properties":{
             "thread_id":{"type":"string","format":"uuid"},
             "limit":{"type":"integer","minimum":1,"maximum":200},
-            "cursor":{"type":"string","maxLength":512}}})",
+            "cursor":{"type":"string","maxLength":2048}}})",
         services::messages_list, true);
   r.add("messages.create_note", "Add an internal note to a thread", Permission::write,
         R"({"type":"object","required":["thread_id","text"],"properties":{

@@ -7,7 +7,7 @@ namespace banxway::api {
 void register_user_ops(Registry& r) {
   r.add("users.list", "List the organization's users", Permission::read,
         R"({"type":"object","properties":{"limit":{"type":"integer","minimum":1,"maximum":200},
-            "cursor":{"type":"string","maxLength":512}}})",
+            "cursor":{"type":"string","maxLength":2048}}})",
         services::users_list, true);
   r.add("users.get", "Get a user", Permission::read,
         R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
@@ -29,7 +29,7 @@ void register_user_ops(Registry& r) {
         services::users_update);
   r.add("apikeys.list", "List API keys (never their secrets)", Permission::users_admin,
         R"({"type":"object","properties":{"limit":{"type":"integer","minimum":1,"maximum":200},
-            "cursor":{"type":"string","maxLength":512}}})",
+            "cursor":{"type":"string","maxLength":2048}}})",
         services::apikeys_list, true);
   r.add("apikeys.create", "Create an API key; the key is returned once", Permission::users_admin,
         R"({"type":"object","required":["role"],"properties":{

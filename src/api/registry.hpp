@@ -57,7 +57,7 @@ namespace schema {
 inline constexpr const char* kId = R"({"type":"string","format":"uuid"})";
 inline constexpr const char* kNullableId = R"({"type":["string","null"],"format":"uuid"})";
 inline constexpr const char* kLimit = R"({"type":"integer","minimum":1,"maximum":200})";
-inline constexpr const char* kCursor = R"({"type":"string","maxLength":512})";
+inline constexpr const char* kCursor = R"({"type":"string","maxLength":2048})";
 }  // namespace schema
 
 }  // namespace banxway::api

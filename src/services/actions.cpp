@@ -51,11 +51,7 @@ Result<std::string> actions_list(api::Ctx& ctx, json::Value& p) {
     }
   }
   if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_cursor(*cur, 2));
-    // Checked here so a forged cursor is the caller's error, not a database type error.
-    TimePoint t;
-    if (!parse_time(parts[0], &t) || !is_uuid(parts[1]))
-      return field_error("cursor", "malformed or from another listing; pass next_cursor as given");
+    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
     sql += " AND (created_at, id) < (?, ?)";
     args.emplace_back(parts[0]);
     args.emplace_back(parts[1]);
@@ -89,8 +85,9 @@ Result<std::string> actions_create(api::Ctx& ctx, json::Value& p) {
     if (message_id) {
       BX_RETURN_IF_ERROR(require_ref(c, ctx, "messages", *message_id, "message_id"));
       // An action born from a message belongs to that message's thread.
-      BX_ASSIGN_OR_RETURN(auto m, c.query("SELECT thread_id FROM messages WHERE id = ? AND org_id = ?",
-                                          {*message_id, ctx.org()}));
+      BX_ASSIGN_OR_RETURN(auto m,
+                          c.query("SELECT thread_id FROM messages WHERE id = ? AND org_id = ?",
+                                  {*message_id, ctx.org()}));
       std::string message_thread = m[0].text(0);
       if (thread_id && *thread_id != message_thread)
         return field_error("message_id", "the message belongs to another thread than thread_id");
@@ -102,8 +99,8 @@ Result<std::string> actions_create(api::Ctx& ctx, json::Value& p) {
         "assignee_id, due_at, status, created_by, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
         {id, ctx.org(), thread_id, message_id, api::param_str(p, "type").value_or("task"),
-         *api::param_str(p, "title"), api::param_str(p, "description"), assignee,
-         store::Value(due), ctx.who().actor_id, ctx.now(), ctx.now()});
+         *api::param_str(p, "title"), api::param_str(p, "description"), assignee, store::Value(due),
+         ctx.who().actor_id, ctx.now(), ctx.now()});
     if (!r.ok()) return r.status();
     BX_ASSIGN_OR_RETURN(out, action_json(c, ctx, id));
     BX_RETURN_IF_ERROR(ctx.event(c, "action.created", "action", id, thread_id, out));
@@ -116,8 +113,9 @@ Result<std::string> actions_update(api::Ctx& ctx, json::Value& p) {
   std::string id = *api::param_str(p, "id");
   std::string out;
   BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
-    BX_ASSIGN_OR_RETURN(auto cur, c.query("SELECT thread_id FROM actions WHERE id = ? AND org_id = ?",
-                                          {id, ctx.org()}));
+    BX_ASSIGN_OR_RETURN(
+        auto cur,
+        c.query("SELECT thread_id FROM actions WHERE id = ? AND org_id = ?", {id, ctx.org()}));
     if (cur.empty()) return NotFound("action " + id + " not found");
     std::optional<std::string> thread_id = cur[0].opt(0);
     if (auto a = json::get_string(p, "assignee_id"))

@@ -32,11 +32,6 @@ Status field_error(Code code, const std::string& field, const std::string& what)
   return Status(code, field + ": " + what, "{\"field\":" + json::quote(field) + "}");
 }
 
-Status bad_cursor() {
-  return field_error(Code::invalid_argument, "cursor",
-                     "malformed or from another listing; pass next_cursor as given");
-}
-
 std::string value_field(size_t i) { return "identities[" + std::to_string(i) + "].value"; }
 
 std::string trim(std::string_view s) {
@@ -48,8 +43,8 @@ std::string trim(std::string_view s) {
 // Region for numbers written without a country code: the organization's settings
 // `default_region`, else India, where banxway's first users are.
 Result<std::string> default_region(api::Ctx& ctx) {
-  BX_ASSIGN_OR_RETURN(auto rows, ctx.db().query("SELECT settings FROM organizations WHERE id = ?",
-                                                {ctx.org()}));
+  BX_ASSIGN_OR_RETURN(
+      auto rows, ctx.db().query("SELECT settings FROM organizations WHERE id = ?", {ctx.org()}));
   if (!rows.empty()) {
     json::Document d;
     if (json::parse(rows[0].text(0), &d).ok() && d.IsObject()) {
@@ -105,9 +100,8 @@ Result<std::vector<Identity>> normalize_identities(api::Ctx& ctx, const json::Va
         return field_error(Code::invalid_argument, value_field(i),
                            "a WhatsApp id must be 1 to 64 characters");
     }
-    bool seen = std::any_of(out.begin(), out.end(), [&](const Identity& x) {
-      return x.kind == kind && x.value == value;
-    });
+    bool seen = std::any_of(out.begin(), out.end(),
+                            [&](const Identity& x) { return x.kind == kind && x.value == value; });
     if (!seen) out.push_back({kind, value, i});
   }
   return out;
@@ -135,10 +129,9 @@ Status set_identities(store::Conn& c, api::Ctx& ctx, const std::string& contact_
           return field_error(Code::already_exists, value_field(id.index),
                              id.value + " already belongs to another contact");
   }
-  BX_ASSIGN_OR_RETURN(auto existing,
-                      c.query("SELECT id, kind, value FROM contact_identities "
-                              "WHERE org_id = ? AND contact_id = ?",
-                              {ctx.org(), contact_id}));
+  BX_ASSIGN_OR_RETURN(auto existing, c.query("SELECT id, kind, value FROM contact_identities "
+                                             "WHERE org_id = ? AND contact_id = ?",
+                                             {ctx.org(), contact_id}));
   auto in = [](const std::vector<Identity>& v, const std::string& kind, const std::string& value) {
     return std::any_of(v.begin(), v.end(),
                        [&](const Identity& x) { return x.kind == kind && x.value == value; });
@@ -225,10 +218,7 @@ Result<std::string> contacts_list(api::Ctx& ctx, json::Value& p) {
     args.emplace_back(*customer);
   }
   if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_cursor(*cur, 2));
-    // Checked here so a forged cursor is the caller's error, not a database type error.
-    TimePoint t;
-    if (!parse_time(parts[0], &t) || !is_uuid(parts[1])) return bad_cursor();
+    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
     sql += " AND (created_at, id) > (?, ?)";
     args.emplace_back(parts[0]);
     args.emplace_back(parts[1]);
@@ -271,8 +261,8 @@ Result<std::string> contacts_create(api::Ctx& ctx, json::Value& p) {
     auto r = c.query(
         "INSERT INTO contacts (id, org_id, customer_id, name, title, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        {id, ctx.org(), customer, api::param_str(p, "name"), api::param_str(p, "title"),
-         ctx.now(), ctx.now()});
+        {id, ctx.org(), customer, api::param_str(p, "name"), api::param_str(p, "title"), ctx.now(),
+         ctx.now()});
     if (!r.ok()) return r.status();
     BX_RETURN_IF_ERROR(set_identities(c, ctx, id, ids));
     BX_ASSIGN_OR_RETURN(out, contact_json(c, ctx, id));

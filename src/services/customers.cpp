@@ -117,8 +117,8 @@ Result<std::string> customers_list(api::Ctx& ctx, json::Value& p) {
   std::vector<store::Value> args{ctx.org()};
   if (auto q = api::param_str(p, "q")) {
     // A literal prefix: LIKE's wildcards in the user's text are escaped. lower() on both sides
-    // makes each database compare with one folding rule (SQLite folds ASCII only, PostgreSQL
-    // folds all of Unicode); CAST pins the parameter's type for PostgreSQL.
+    // makes each database fold both with one rule (SQLite folds ASCII only, PostgreSQL follows
+    // its collation); CAST pins the parameter's type for PostgreSQL.
     std::string pat;
     for (char ch : *q) {
       if (ch == '\\' || ch == '%' || ch == '_') pat += '\\';
@@ -133,16 +133,6 @@ Result<std::string> customers_list(api::Ctx& ctx, json::Value& p) {
     if (!is_uuid(parts[1]))
       return field_error(Code::invalid_argument, "cursor",
                          "malformed or from another listing; pass next_cursor as given");
-    if (parts[0].empty()) {
-      // A name too long to fit a cursor: the cursor carries only the id (see below).
-      BX_ASSIGN_OR_RETURN(auto named, ctx.db().query(
-                                          "SELECT name FROM customers WHERE id = ? AND org_id = ?",
-                                          {parts[1], ctx.org()}));
-      if (named.empty())
-        return field_error(Code::invalid_argument, "cursor",
-                           "the customer it points at was deleted; list again from the start");
-      parts[0] = named[0].text(0);
-    }
     sql += " AND (name, id) > (?, ?)";
     args.emplace_back(parts[0]);
     args.emplace_back(parts[1]);
@@ -153,10 +143,8 @@ Result<std::string> customers_list(api::Ctx& ctx, json::Value& p) {
   std::optional<std::string> next;
   if (static_cast<int>(rows.size()) > limit) {
     const auto& last = rows[limit - 1];
+    // A name is at most 200 code points (800 bytes): its cursor always fits the 2048 cap.
     next = api::encode_cursor({last.text(kNameCol), last.text(0)});
-    // Cursors are capped at 512 characters; a long non-Latin name would not fit, so such a
-    // cursor names only the row and the next page looks its name up.
-    if (next->size() > 512) next = api::encode_cursor({"", last.text(0)});
   }
   return api::list_result(rows_to_json_array(rows, kCustomer, limit), next);
 }

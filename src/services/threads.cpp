@@ -159,7 +159,7 @@ Result<std::string> threads_list(api::Ctx& ctx, json::Value& p) {
     args.emplace_back(t);
   }
   if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_cursor(*cur, 2));
+    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
     sql += " AND (last_activity_at, id) < (?, ?)";
     args.emplace_back(parts[0]);
     args.emplace_back(parts[1]);
@@ -277,7 +277,7 @@ Result<std::string> messages_list(api::Ctx& ctx, json::Value& p) {
   std::string sql = base;
   std::vector<store::Value> args{ctx.org(), thread_id};
   if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_cursor(*cur, 2));
+    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
     sql += " AND (created_at, id) > (?, ?)";
     args.emplace_back(parts[0]);
     args.emplace_back(parts[1]);

@@ -34,7 +34,7 @@ Result<std::string> list_by_created(api::Ctx& ctx, json::Value& p, const char* t
   std::string sql = "SELECT " + select_list(cols) + " FROM " + table + " WHERE org_id = ?";
   std::vector<store::Value> args{ctx.org()};
   if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_cursor(*cur, 2));
+    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
     sql += " AND (created_at, id) > (?, ?)";
     args.emplace_back(parts[0]);
     args.emplace_back(parts[1]);

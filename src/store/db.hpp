@@ -34,7 +34,9 @@ struct Value {
   Value(bool b) : v(static_cast<int64_t>(b ? 1 : 0)) {}
   Value(std::string s) : v(std::move(s)) {}
   Value(std::string_view s) : v(std::string(s)) {}
-  Value(const char* s) : v(std::string(s)) {}
+  Value(const char* s) {
+    if (s) v = std::string(s);
+  }
   Value(const std::optional<std::string>& s) {
     if (s) v = *s;
   }

@@ -110,3 +110,11 @@ TEST(Crypto, KnownVectors) {
   EXPECT_EQ(crypto::random_bytes(16).size(), 16u);
   EXPECT_NE(crypto::random_bytes(16), crypto::random_bytes(16));
 }
+
+#include "core/log.hpp"
+
+TEST(Log, RejectsUnknownLevelsAndAcceptsKnownOnes) {
+  EXPECT_EQ(log::configure({"loud", false}).code(), Code::invalid_argument);
+  EXPECT_TRUE(log::configure({"warn", true}).ok());
+  EXPECT_TRUE(log::configure({"info", false}).ok());
+}

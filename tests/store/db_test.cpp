@@ -1,7 +1,10 @@
 // The Db interface, run on every backend: the same SQL text must give the same results.
+#include "store/db.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <set>
@@ -10,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include "store/db.hpp"
 #include "support/backends.hpp"
 
 namespace {
@@ -81,12 +83,11 @@ class DbTest : public ::testing::TestWithParam<std::string> {
 
   /// Ids of this org's messages matching a search, sorted. The one query that differs by backend.
   std::vector<std::string> search(const std::string& words) {
-    const char* sql =
-        db_->dialect() == Dialect::sqlite
-            ? "SELECT m.id FROM messages m JOIN messages_fts f ON f.rowid = m.rowid "
-              "WHERE m.org_id = ? AND messages_fts MATCH ? ORDER BY m.id"
-            : "SELECT id FROM messages WHERE org_id = ? "
-              "AND search @@ plainto_tsquery('simple', ?) ORDER BY id";
+    const char* sql = db_->dialect() == Dialect::sqlite
+                          ? "SELECT m.id FROM messages m JOIN messages_fts f ON f.rowid = m.rowid "
+                            "WHERE m.org_id = ? AND messages_fts MATCH ? ORDER BY m.id"
+                          : "SELECT id FROM messages WHERE org_id = ? "
+                            "AND search @@ plainto_tsquery('simple', ?) ORDER BY id";
     std::vector<std::string> ids;
     for (const auto& row : must_query(sql, {kOrg, words})) ids.push_back(row.text(0));
     return ids;
@@ -134,7 +135,8 @@ TEST_P(DbTest, ThreadRoundTripGivesTheSameTextOnEveryBackend) {
   Rows r = must_query(
       "SELECT id, org_id, subject, status, priority, assignee_id, channels, tags, snoozed_until, "
       "first_response_due_at, resolution_due_at, last_message_at, last_activity_at, preview, "
-      "message_count, unread_count, created_at, updated_at FROM threads WHERE org_id = ? AND id = ?",
+      "message_count, unread_count, created_at, updated_at FROM threads "
+      "WHERE org_id = ? AND id = ?",
       {kOrg, kThread});
   ASSERT_EQ(r.size(), 1u);
   const auto& row = r[0];
@@ -163,9 +165,10 @@ TEST_P(DbTest, ThreadRoundTripGivesTheSameTextOnEveryBackend) {
 
   // Column defaults come back as the same text too.
   insert_thread("0190a0a0-0000-7000-8000-000000000102", nullptr, kT0);
-  Rows d = must_query("SELECT status, priority, channels, tags, message_count FROM threads "
-                      "WHERE id = ?",
-                      {"0190a0a0-0000-7000-8000-000000000102"});
+  Rows d = must_query(
+      "SELECT status, priority, channels, tags, message_count FROM threads "
+      "WHERE id = ?",
+      {"0190a0a0-0000-7000-8000-000000000102"});
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].text(0), "open");
   EXPECT_EQ(d[0].text(1), "normal");
@@ -241,8 +244,8 @@ TEST_P(DbTest, MessageRoundTripWithJsonNullsAndIntegers) {
       {"0190a0a0-0000-7000-8000-000000000301", kOrg, id, "ab12", int64_t{5'000'000'000}, true,
        kT0});
   ASSERT_TRUE(st.ok()) << st.to_string();
-  Rows a = must_query("SELECT size, is_inline, size * 1.5 FROM attachments WHERE message_id = ?",
-                      {id});
+  Rows a =
+      must_query("SELECT size, is_inline, size * 1.5 FROM attachments WHERE message_id = ?", {id});
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].int64(0), 5'000'000'000);
   EXPECT_TRUE(a[0].boolean(1));
@@ -279,9 +282,10 @@ TEST_P(DbTest, WrongParameterCountIsAnError) {
 
 TEST_P(DbTest, UniqueViolationIsAlreadyExists) {
   insert_org(kOrg);
-  Status st = exec("INSERT INTO organizations (id, name, created_at, updated_at) "
-                   "VALUES (?, ?, ?, ?)",
-                   {kOrg, "Again", kT0, kT0});
+  Status st = exec(
+      "INSERT INTO organizations (id, name, created_at, updated_at) "
+      "VALUES (?, ?, ?, ?)",
+      {kOrg, "Again", kT0, kT0});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Code::already_exists) << st.to_string();
 
@@ -290,7 +294,8 @@ TEST_P(DbTest, UniqueViolationIsAlreadyExists) {
   const char* sql =
       "INSERT INTO messages (id, org_id, thread_id, channel, direction, message_id, created_at) "
       "VALUES (?, ?, ?, 'email', 'inbound', ?, ?)";
-  ASSERT_TRUE(exec(sql, {"0190a0a0-0000-7000-8000-000000000201", kOrg, kThread, "<m@x>", kT0}).ok());
+  ASSERT_TRUE(
+      exec(sql, {"0190a0a0-0000-7000-8000-000000000201", kOrg, kThread, "<m@x>", kT0}).ok());
   st = exec(sql, {"0190a0a0-0000-7000-8000-000000000202", kOrg, kThread, "<m@x>", kT0});
   EXPECT_EQ(st.code(), Code::already_exists) << st.to_string();
 }
@@ -373,9 +378,10 @@ TEST_P(DbTest, AffectedRowCounts) {
 
   int64_t updated = -1, none = -1, deleted = -1;
   Status st = db_->transaction([&](Conn& c) -> Status {
-    auto u = c.query("UPDATE threads SET status = 'pending', message_count = message_count + ? "
-                     "WHERE org_id = ? AND subject <> ?",
-                     {2, kOrg, "c"});
+    auto u = c.query(
+        "UPDATE threads SET status = 'pending', message_count = message_count + ? "
+        "WHERE org_id = ? AND subject <> ?",
+        {2, kOrg, "c"});
     if (!u.ok()) return u.status();
     updated = u->affected;
     auto n = c.query("UPDATE threads SET status = 'closed' WHERE org_id = ?", {kOtherOrg});
@@ -408,8 +414,8 @@ TEST_P(DbTest, ConcurrentTransactionsAllLand) {
           auto r = c.query(
               "INSERT INTO events (org_id, type, subject_type, subject_id, payload, created_at) "
               "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-              {kOrg, "test.event", "worker", std::to_string(t), R"({"i":)" + std::to_string(i) + "}",
-               kT0});
+              {kOrg, "test.event", "worker", std::to_string(t),
+               R"({"i":)" + std::to_string(i) + "}", kT0});
           if (!r.ok()) return r.status();
           if (r->size() != 1) return banxway::Internal("RETURNING gave no row");
           ids[t].push_back(r->rows[0].int64(0));
@@ -460,9 +466,9 @@ TEST_P(DbTest, FullTextSearchFollowsInsertsUpdatesAndDeletes) {
   EXPECT_EQ(search("hello"), (std::vector<std::string>{m3}));
   EXPECT_TRUE(search("airfreight").empty());
 
-  ASSERT_TRUE(exec("UPDATE messages SET body_text = ? WHERE id = ?",
-                   {"Airfreight booking confirmed.", m2})
-                  .ok());
+  ASSERT_TRUE(
+      exec("UPDATE messages SET body_text = ? WHERE id = ?", {"Airfreight booking confirmed.", m2})
+          .ok());
   EXPECT_EQ(search("container"), (std::vector<std::string>{m1}));
   EXPECT_EQ(search("airfreight"), (std::vector<std::string>{m2}));
 
@@ -495,6 +501,73 @@ TEST_P(DbTest, BrokenConnectionsAreReplaced) {
                    "VALUES (?, ?, ?, ?)",
                    {kOrg, "after", kT0, kT0})
                   .ok());
+}
+
+TEST_P(DbTest, SerializationFailuresAreRetriedFiveTimes) {
+  if (db_->dialect() != Dialect::postgres) GTEST_SKIP() << "PostgreSQL SQLSTATE handling";
+  insert_org(kOrg);
+  // Raises serialization_failure on the attempts listed, as a concurrent writer would.
+  auto conflict_until = [&](int failing_attempts, int* attempts) {
+    return db_->transaction([&, failing_attempts, attempts](Conn& c) -> Status {
+      ++*attempts;
+      auto u = c.query("UPDATE organizations SET name = ? WHERE id = ?",
+                       {"try " + std::to_string(*attempts), kOrg});
+      if (!u.ok()) return u.status();
+      if (*attempts <= failing_attempts)
+        return c.exec_script(
+            "DO $$ BEGIN RAISE EXCEPTION 'simulated conflict' USING ERRCODE = '40001'; END $$");
+      return Status();
+    });
+  };
+  int attempts = 0;
+  Status st = conflict_until(2, &attempts);
+  EXPECT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(attempts, 3);
+  EXPECT_EQ(must_query("SELECT name FROM organizations WHERE id = ?", {kOrg})[0].text(0), "try 3");
+
+  attempts = 0;
+  st = conflict_until(100, &attempts);
+  EXPECT_EQ(st.code(), Code::unavailable) << st.to_string();
+  EXPECT_NE(st.message().find("simulated conflict"), std::string::npos) << st.message();
+  EXPECT_EQ(attempts, 5);
+  EXPECT_EQ(must_query("SELECT name FROM organizations WHERE id = ?", {kOrg})[0].text(0), "try 3");
+}
+
+TEST_P(DbTest, DeadlockedTransactionIsRetried) {
+  if (db_->dialect() != Dialect::postgres) GTEST_SKIP() << "SQLite has one writer: no deadlocks";
+  insert_org(kOrg, "a");
+  insert_org(kOtherOrg, "b");
+  std::atomic<int> holding{0};
+  // Updates `first`, waits (on its first attempt) until the other transaction holds its own
+  // first row, then updates `second`: the two lock in opposite orders and deadlock.
+  auto worker = [&](const char* first, const char* second, std::string name, int* attempts,
+                    Status* out) {
+    *out = db_->transaction([&](Conn& c) -> Status {
+      ++*attempts;
+      auto a = c.query("UPDATE organizations SET name = ? WHERE id = ?", {name, first});
+      if (!a.ok()) return a.status();
+      if (*attempts == 1) {
+        ++holding;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (holding.load() < 2 && std::chrono::steady_clock::now() < deadline)
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      return c.query("UPDATE organizations SET name = ? WHERE id = ?", {name, second}).status();
+    });
+  };
+  int attempts1 = 0, attempts2 = 0;
+  Status st1, st2;
+  std::thread t1(worker, kOrg, kOtherOrg, "one", &attempts1, &st1);
+  std::thread t2(worker, kOtherOrg, kOrg, "two", &attempts2, &st2);
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(st1.ok()) << st1.to_string();
+  EXPECT_TRUE(st2.ok()) << st2.to_string();
+  EXPECT_EQ(attempts1 + attempts2, 3) << "exactly one side is the deadlock victim and retries";
+  // The victim commits last, so both rows carry its name.
+  Rows r = must_query("SELECT DISTINCT name FROM organizations");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].text(0), attempts1 == 2 ? "one" : "two");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DbTest, ::testing::ValuesIn(bxtest::backends()),

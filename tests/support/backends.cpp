@@ -71,4 +71,12 @@ std::string fresh_database_url(const std::string& backend) {
   return url + "/" + name + query;
 }
 
+void remove_database(const std::string& url) {
+  const std::string prefix = "sqlite://";
+  if (url.rfind(prefix, 0) != 0) return;
+  std::string path = url.substr(prefix.size());
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
+}
+
 }  // namespace bxtest

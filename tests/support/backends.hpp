@@ -16,6 +16,9 @@ std::vector<std::string> backends();
 /// PostgreSQL database created on the test server).
 std::string fresh_database_url(const std::string& backend);
 
+/// Deletes a SQLite test database's files (PostgreSQL test databases go with the server).
+void remove_database(const std::string& url);
+
 /// Name printer for INSTANTIATE_TEST_SUITE_P.
 struct BackendName {
   template <class P>

@@ -22,6 +22,11 @@ void EngineTest::SetUp() {
   }
 }
 
+void EngineTest::TearDown() {
+  engine.reset();
+  remove_database(url);
+}
+
 banxway::Status EngineTest::call(const std::string& op, const std::string& params, Document* out,
                                  const std::string& key) {
   auto r = engine->call(op, params, key.empty() ? key_a : key);

@@ -16,6 +16,7 @@ namespace bxtest {
 class EngineTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override;
+  void TearDown() override;
 
   /// Calls op with params as `who` (key A by default). Returns the status; on success the
   /// parsed data is in `out` when given.

@@ -33,6 +33,10 @@ constexpr Oid kJsonbOid = 3802;
 constexpr int kMaxTransactionAttempts = 5;
 constexpr auto kAcquireTimeout = std::chrono::seconds(30);
 constexpr size_t kSqlInMessage = 120;  // how much of a failing statement an error quotes
+// Named statements live in server memory for the connection's lifetime; SQL built on the fly
+// (IN lists of varying length) must not grow that without bound. Past this many, a statement
+// runs unnamed: parsed each time, same parameter inference.
+constexpr size_t kMaxPreparedPerConn = 1000;
 
 using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
@@ -59,7 +63,8 @@ std::string password_of(const std::string& url) {
   PQfreemem(err);
   std::string pw;
   if (!opts) {
-    if (auto span = userinfo_password(url)) pw = url.substr(span->first, span->second - span->first);
+    if (auto span = userinfo_password(url))
+      pw = url.substr(span->first, span->second - span->first);
     return pw;
   }
   for (PQconninfoOption* o = opts; o->keyword; ++o)
@@ -79,7 +84,8 @@ std::string redact(std::string text, const std::string& secret) {
 /// The URL with the password masked, fit for error messages and logs.
 std::string redact_url(std::string_view url) {
   std::string out(url);
-  if (auto span = userinfo_password(out)) out.replace(span->first, span->second - span->first, "***");
+  if (auto span = userinfo_password(out))
+    out.replace(span->first, span->second - span->first, "***");
   if (size_t q = out.find("password="); q != std::string::npos) {
     size_t end = out.find('&', q);
     out.replace(q + 9, (end == std::string::npos ? out.size() : end) - q - 9, "***");
@@ -87,9 +93,21 @@ std::string redact_url(std::string_view url) {
   return out;
 }
 
-std::string trim_newlines(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
+/// libpq messages end in a newline and may span lines ("...failed: Connection refused\n\tIs the
+/// server running...?"); error messages and log lines want one line.
+std::string one_line(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
 }
 
 // ---- placeholders ---------------------------------------------------------------------------
@@ -137,17 +155,18 @@ Rewritten rewrite_placeholders(std::string_view sql) {
           c = sql[++i];
         }
         break;
-      case In::string:
-        if (backslash_escapes && c == '\\' && i + 1 < sql.size()) {
-          out.sql += c;
-          c = sql[++i];
-        } else if (c == '\'' && next(i) == '\'') {  // '' is a quote inside the string
+      case In::string: {
+        // \x in an E'' string and '' anywhere are two characters that do not end the string.
+        bool escaped_pair = (backslash_escapes && c == '\\' && i + 1 < sql.size()) ||
+                            (c == '\'' && next(i) == '\'');
+        if (escaped_pair) {
           out.sql += c;
           c = sql[++i];
         } else if (c == '\'') {
           in = In::code;
         }
         break;
+      }
       case In::ident:
         if (c == '"') in = In::code;  // "" re-enters at once, which is the same thing
         break;
@@ -193,12 +212,11 @@ std::string iso_time(std::string_view s) {
   using namespace std::chrono;
   size_t p = 0;
   int Y, M, D, h, m, sec, ms = 0;
-  bool ok = read_digits(s, &p, 4, &Y) && p < s.size() && s[p++] == '-' &&
-            read_digits(s, &p, 2, &M) && p < s.size() && s[p++] == '-' &&
-            read_digits(s, &p, 2, &D) && p < s.size() && s[p++] == ' ' &&
-            read_digits(s, &p, 2, &h) && p < s.size() && s[p++] == ':' &&
-            read_digits(s, &p, 2, &m) && p < s.size() && s[p++] == ':' &&
-            read_digits(s, &p, 2, &sec);
+  bool ok =
+      read_digits(s, &p, 4, &Y) && p < s.size() && s[p++] == '-' && read_digits(s, &p, 2, &M) &&
+      p < s.size() && s[p++] == '-' && read_digits(s, &p, 2, &D) && p < s.size() && s[p++] == ' ' &&
+      read_digits(s, &p, 2, &h) && p < s.size() && s[p++] == ':' && read_digits(s, &p, 2, &m) &&
+      p < s.size() && s[p++] == ':' && read_digits(s, &p, 2, &sec);
   if (!ok) return std::string(s);
   if (p < s.size() && s[p] == '.') {
     int digits = 0;
@@ -217,8 +235,8 @@ std::string iso_time(std::string_view s) {
   if (p != s.size()) return std::string(s);
   year_month_day ymd{year{Y}, month{static_cast<unsigned>(M)}, day{static_cast<unsigned>(D)}};
   if (!ymd.ok()) return std::string(s);
-  auto t = sys_days(ymd) + hours(h) + minutes(m) + seconds(sec) + milliseconds(ms) -
-           seconds(offset_s);
+  auto t =
+      sys_days(ymd) + hours(h) + minutes(m) + seconds(sec) + milliseconds(ms) - seconds(offset_s);
   auto dp = floor<days>(t);
   year_month_day d{dp};
   hh_mm_ss<milliseconds> tod{t - dp};
@@ -260,10 +278,14 @@ std::string column_text(Oid type, const char* v, int len) {
   std::string_view s(v, static_cast<size_t>(len));
   switch (type) {
     case kTimestamptzOid:
-    case kTimestampOid: return iso_time(s);
-    case kBoolOid: return s == "t" ? "1" : "0";
-    case kJsonbOid: return compact_json(s);
-    default: return std::string(s);
+    case kTimestampOid:
+      return iso_time(s);
+    case kBoolOid:
+      return s == "t" ? "1" : "0";
+    case kJsonbOid:
+      return compact_json(s);
+    default:
+      return std::string(s);
   }
 }
 
@@ -325,7 +347,7 @@ class PgConn final : public Conn {
   Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
     auto prepared = prepare(sql);
     if (!prepared.ok()) return prepared.status();
-    const Prepared& st = **prepared;
+    const Prepared& st = *prepared;
     if (st.nparams != static_cast<int>(params.size()))
       return Internal("statement expects " + std::to_string(st.nparams) + " parameters, got " +
                       std::to_string(params.size()) + ": " + quote(sql));
@@ -339,8 +361,8 @@ class PgConn final : public Conn {
       if (v.index() == 2) texts[i] = format_double(std::get<2>(v));
       values[i] = v.index() == 3 ? std::get<3>(v).c_str() : texts[i].c_str();
     }
-    PgResult r(PQexecPrepared(pg_, st.name.c_str(), static_cast<int>(values.size()),
-                              values.data(), nullptr, nullptr, 0),
+    PgResult r(PQexecPrepared(pg_, st.name.c_str(), static_cast<int>(values.size()), values.data(),
+                              nullptr, nullptr, 0),
                &PQclear);
     BX_RETURN_IF_ERROR(check(r.get(), "query", sql));
     return to_rows(r.get());
@@ -382,27 +404,29 @@ class PgConn final : public Conn {
     int nparams;
   };
 
-  // The map owns the rewrite too: a statement is rewritten and parsed once per connection.
-  Result<const Prepared*> prepare(std::string_view sql) {
+  // The map caches the rewrite too: a statement is rewritten and parsed once per connection.
+  Result<Prepared> prepare(std::string_view sql) {
     auto it = prepared_.find(std::string(sql));
-    if (it != prepared_.end()) return &it->second;
+    if (it != prepared_.end()) return it->second;
     Rewritten rw = rewrite_placeholders(sql);
-    std::string name = "bx_" + std::to_string(prepared_.size() + 1);
+    // "" is libpq's unnamed statement, replaced by the next one prepared that way.
+    bool cache = prepared_.size() < kMaxPreparedPerConn;
+    std::string name = cache ? "bx_" + std::to_string(prepared_.size() + 1) : "";
     // No parameter types: the server infers each from its context (a uuid column, a timestamptz
     // comparison, ...), which is what lets one SQL text with text parameters run on both backends.
     PgResult r(PQprepare(pg_, name.c_str(), rw.sql.c_str(), rw.nparams, nullptr), &PQclear);
     BX_RETURN_IF_ERROR(check(r.get(), "prepare", sql));
-    auto [pos, _] = prepared_.emplace(std::string(sql), Prepared{std::move(name), rw.nparams});
-    return &pos->second;
+    Prepared p{std::move(name), rw.nparams};
+    if (cache) prepared_.emplace(std::string(sql), p);
+    return p;
   }
 
   Status check(const PGresult* r, std::string_view what, std::string_view sql) {
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
-      return Status();
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return Status();
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    std::string msg = primary ? primary : trim_newlines(PQerrorMessage(pg_));
+    std::string msg = primary ? primary : one_line(PQerrorMessage(pg_));
     // No SQLSTATE on a broken connection: libpq reports it locally.
     Code code = state ? code_for_state(state) : Code::unavailable;
     if (!state && PQstatus(pg_) == CONNECTION_OK) code = Code::internal;
@@ -446,20 +470,21 @@ Result<std::unique_ptr<PgConn>> connect(const std::string& url, const std::strin
   PGconn* pg = PQconnectdbParams(keys, vals, 1);
   if (!pg) return Unavailable("cannot connect to PostgreSQL: out of memory");
   if (PQstatus(pg) != CONNECTION_OK) {
-    std::string msg = trim_newlines(PQerrorMessage(pg));
+    std::string msg = one_line(PQerrorMessage(pg));
     PQfinish(pg);
     return Unavailable("cannot connect to PostgreSQL at " + redact_url(url) + ": " +
                        redact(msg, secret));
   }
   // Notices ("relation already exists, skipping") would go to stderr; they carry nothing a
   // caller acts on.
-  PQsetNoticeProcessor(pg, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      pg, [](void*, const char*) {}, nullptr);
   auto conn = std::make_unique<PgConn>(pg, secret);
   // Fixed session settings make the output text predictable: ISO times in UTC, UTF-8, and
   // floats printed with full precision (so they read back to the same double).
-  BX_RETURN_IF_ERROR(conn->exec_script(
-      "SET TimeZone='UTC'; SET DateStyle='ISO'; SET client_encoding='UTF8'; "
-      "SET extra_float_digits=3"));
+  BX_RETURN_IF_ERROR(
+      conn->exec_script("SET TimeZone='UTC'; SET DateStyle='ISO'; SET client_encoding='UTF8'; "
+                        "SET extra_float_digits=3"));
   return conn;
 }
 
@@ -619,7 +644,7 @@ Result<std::unique_ptr<Db>> open_postgres(std::string_view url_in, const DbOptio
   char* err = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &err);
   if (!parsed) {
-    std::string msg = err ? trim_newlines(err) : "out of memory";
+    std::string msg = err ? one_line(err) : "out of memory";
     PQfreemem(err);
     return InvalidArgument("invalid PostgreSQL URL " + redact_url(url) + ": " +
                            redact(msg, password_of(url)));

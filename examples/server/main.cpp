@@ -1,0 +1,116 @@
+// banxway-server: libbanxway behind a small REST surface (docs/SERVER.md).
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app.hpp"
+#include "banxway/engine.hpp"
+#include "config.hpp"
+#include "envelope.hpp"
+#include "http_server.hpp"
+
+namespace {
+
+using bxserver::ServerConfig;
+
+// SQLite will not create missing directories, and the default URL points into ./var.
+void ensure_sqlite_directory(const std::string& url) {
+  constexpr std::string_view prefix = "sqlite://";
+  if (url.compare(0, prefix.size(), prefix) != 0) return;
+  std::string path = url.substr(prefix.size());
+  path = path.substr(0, path.find('?'));
+  if (path.empty() || path.front() == ':') return;  // sqlite::memory: and friends
+  auto dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+}
+
+std::string base_url(const std::string& host, unsigned short port) {
+  bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// First start on an empty database: create an organization and show its admin key once, so
+// the server is usable without any other tool.
+bool bootstrap_if_empty(banxway::Engine& engine, const std::string& url) {
+  auto empty = engine.empty();
+  if (!empty.ok()) {
+    spdlog::error("cannot inspect the database: {}", empty.status().to_string());
+    return false;
+  }
+  if (!*empty) return true;
+  auto b = engine.bootstrap("Default organization");
+  if (!b.ok()) {
+    spdlog::error("cannot create the first organization: {}", b.status().to_string());
+    return false;
+  }
+  std::string_view org_id = "?";
+  bxserver::find_member(b->org_json, "id", org_id);
+  std::printf(
+      "banxway-server: empty database; created \"Default organization\" (id %.*s)\n"
+      "admin API key (shown once, keep it safe): %s\n"
+      "try: curl -H 'Authorization: Bearer %s' %s/api/v1/communications/threads\n",
+      static_cast<int>(org_id.size()), org_id.data(), b->api_key.c_str(), b->api_key.c_str(),
+      url.c_str());
+  std::fflush(stdout);
+  return true;
+}
+
+banxway::EngineOptions engine_options(const ServerConfig& cfg) {
+  banxway::EngineOptions o;
+  o.database_url = cfg.database_url;
+  o.jwt_secret = cfg.jwt_secret;
+  o.jwt_audience = cfg.jwt_audience;
+  o.jwt_issuer = cfg.jwt_issuer;
+  // Every worker may hold a connection; one more keeps health checks from queueing behind them.
+  o.db_pool_size = cfg.workers + 1;
+  o.max_params_bytes = cfg.max_body;
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  // stdout carries only the start-up lines people and scripts read; all logging goes to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("banxway"));
+
+  bxserver::load_dotenv(".env");
+  ServerConfig cfg;
+  auto parsed = bxserver::load_config(argc, argv, cfg);
+  if (!parsed.ok) {
+    std::fprintf(stderr, "banxway-server: %s\n", parsed.error.c_str());
+    return 2;
+  }
+  if (parsed.exit_now) return 0;
+
+  ensure_sqlite_directory(cfg.database_url);
+  auto engine = banxway::Engine::open(engine_options(cfg));
+  if (!engine.ok()) {
+    spdlog::error("cannot open the engine on {}: {}", cfg.database_url,
+                  engine.status().to_string());
+    return 1;
+  }
+
+  bxserver::App app(**engine, cfg);
+  for (auto op : app.missing_operations())
+    spdlog::warn("route operation {} is not provided by this engine; its route answers 404", op);
+
+  bxserver::HttpServer server(app, cfg);
+  if (auto err = server.bind(); !err.empty()) {
+    spdlog::error("{}", err);
+    return 1;
+  }
+  std::string url = base_url(cfg.host, server.port());
+  if (!bootstrap_if_empty(**engine, url)) return 1;
+
+  std::printf("banxway-server listening on %s\n", url.c_str());
+  std::fflush(stdout);
+  server.run();
+  spdlog::info("banxway-server stopped");
+  return 0;
+}
