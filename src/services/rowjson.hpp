@@ -21,9 +21,11 @@ struct ColSpec {
 /// "c1, c2, …" for a SELECT, optionally qualified with a table alias ("t.c1, t.c2").
 std::string select_list(std::span<const ColSpec> cols, const char* alias = nullptr);
 
-/// Writes row columns [offset, offset + cols.size()) as one JSON object.
-void write_row(json::Writer& w, const store::Row& row, std::span<const ColSpec> cols,
-               size_t offset = 0);
+/// Appends row columns [offset, offset + cols.size()) to out as one JSON object.
+void append_row(std::string& out, const store::Row& row, std::span<const ColSpec> cols,
+                size_t offset = 0);
+/// Appends s as a JSON string literal.
+void append_json_string(std::string& out, std::string_view s);
 
 /// Serializes every row as a JSON array.
 std::string rows_to_json_array(const store::Rows& rows, std::span<const ColSpec> cols,

@@ -86,7 +86,6 @@ class Server:
                            % (self.stdout_lines, self.stderr_text()[-4000:]))
 
     def stderr_text(self):
-        self._stderr.flush()
         with open(self.stderr_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 

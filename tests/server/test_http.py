@@ -1,6 +1,7 @@
 """The HTTP surface itself: built-in endpoints, authentication, envelopes, errors, limits, CORS."""
 
 import json
+import time
 
 from conftest import CORS_ORIGIN
 from server_harness import raw_exchange
@@ -188,7 +189,13 @@ def test_cors_simple_request_and_foreign_origin(api):
 def test_access_log_has_requests_and_no_secrets(api, server):
     api.get(THREADS, params={"limit": 3})
     api.get("/health")
-    log = server.stderr_text()
+    # Access lines are written in batches, at least once a second.
+    deadline = time.monotonic() + 5
+    while True:
+        log = server.stderr_text()
+        if "GET %s 200" % THREADS in log or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert "GET %s 200" % THREADS in log
     assert server.key not in log
     assert "limit=3" not in log  # query strings are not logged
