@@ -1,9 +1,9 @@
 #include "app.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cctype>
 #include <exception>
-
-#include <spdlog/spdlog.h>
 
 #include "banxway/engine.hpp"
 #include "envelope.hpp"
@@ -57,8 +57,10 @@ std::string make_info(const OpCatalog& catalog) {
 App::App(banxway::Engine& engine, const ServerConfig& cfg)
     : engine_(engine), catalog_(engine.operations()), info_json_(make_info(catalog_)) {
   for (const auto& o : cfg.cors_origins) {
-    if (o == "*") cors_any_ = true;
-    else cors_origins_.push_back(o);
+    if (o == "*")
+      cors_any_ = true;
+    else
+      cors_origins_.push_back(o);
   }
 }
 
@@ -98,8 +100,8 @@ bool App::prepare(const HttpRequest& req, Prepared& p, HttpResponse& res) const 
   if (m.kind == RouteMatch::Kind::method_not_allowed) {
     res.status = 405;
     // The envelope code stays within the contract's names; the 405 says the rest.
-    res.body = error_envelope("invalid_argument", "method not allowed here; allowed: " +
-                                                      std::string(m.allow));
+    res.body = error_envelope("invalid_argument",
+                              "method not allowed here; allowed: " + std::string(m.allow));
     return true;
   }
 
@@ -122,11 +124,16 @@ bool App::prepare(const HttpRequest& req, Prepared& p, HttpResponse& res) const 
   p.id_value = std::move(m.id_value);
 
   if (!req.body.empty() && !req.content_type.empty() && !is_json_media_type(req.content_type)) {
-    set_error(res, Code::invalid_argument, "request body must be JSON (Content-Type: application/json)");
+    set_error(res, Code::invalid_argument,
+              "request body must be JSON (Content-Type: application/json)");
     res.status = 415;
     return true;
   }
-  p.credential = !req.authorization.empty() ? req.authorization : req.api_key;
+  // A bearer Authorization wins; X-API-Key beats any other Authorization scheme (a proxy's
+  // Basic credentials, say) so that it can still be used behind such a proxy.
+  bool bearer = req.authorization.size() > 7 && (req.authorization.substr(0, 7) == "Bearer " ||
+                                                 req.authorization.substr(0, 7) == "bearer ");
+  p.credential = bearer || req.api_key.empty() ? req.authorization : req.api_key;
   if (p.credential.empty()) {
     set_error(res, Code::unauthenticated,
               "missing credentials: send 'Authorization: Bearer <API key or JWT>' or 'X-API-Key'");
@@ -139,8 +146,10 @@ bool App::prepare(const HttpRequest& req, Prepared& p, HttpResponse& res) const 
 void App::execute(const HttpRequest& req, const Prepared& p, HttpResponse& res) {
   // The engine reports failures as Status, but a host must survive a bug that throws.
   try {
-    if (p.target == Target::health) health(res);
-    else run_operation(req, p, res);
+    if (p.target == Target::health)
+      health(res);
+    else
+      run_operation(req, p, res);
   } catch (const std::exception& e) {
     spdlog::error("request failed with an exception: {}", e.what());
     set_error(res, Code::internal, "internal error");

@@ -28,8 +28,8 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 200;
-  std::string body;             // JSON; empty for 204
-  std::string_view allow;       // Allow header (405 and OPTIONS), static storage
+  std::string body;        // JSON; empty for 204
+  std::string_view allow;  // Allow header (405 and OPTIONS), static storage
   bool www_authenticate = false;
 };
 

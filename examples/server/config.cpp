@@ -13,7 +13,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -155,8 +156,10 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
     if (!parse_int(v, 0, 65535, n)) return {false, false, "PORT must be a number 0-65535"};
     cfg.port = static_cast<unsigned short>(n);
   }
-  if (auto v = env("SUPABASE_JWT_SECRET")) cfg.jwt_secret = v;
-  else if (auto w = env("JWT_SECRET")) cfg.jwt_secret = w;
+  if (auto v = env("SUPABASE_JWT_SECRET"))
+    cfg.jwt_secret = v;
+  else if (auto w = env("JWT_SECRET"))
+    cfg.jwt_secret = w;
   if (auto v = env("JWT_AUDIENCE")) cfg.jwt_audience = v;
   if (auto v = env("JWT_ISSUER")) cfg.jwt_issuer = v;
   if (auto v = env("CORS_ORIGINS")) cfg.cors_origins = split_list(v);

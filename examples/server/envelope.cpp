@@ -1,5 +1,7 @@
 #include "envelope.hpp"
 
+#include <cstring>
+
 namespace bxserver {
 namespace {
 
@@ -10,11 +12,20 @@ size_t skip_ws(std::string_view s, size_t i) {
   return i;
 }
 
-// Index just past the string literal starting at s[i] == '"', or npos.
+// Index just past the string literal starting at s[i] == '"', or npos. Strings are most of a
+// list's bytes, so the closing quote is found with memchr; a quote preceded by an odd number
+// of backslashes is escaped and the search goes on.
 size_t skip_string(std::string_view s, size_t i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') ++i;
-    else if (s[i] == '"') return i + 1;
+  const char* begin = s.data() + i + 1;
+  const char* end = s.data() + s.size();
+  const char* p = begin;
+  while (p < end) {
+    auto* q = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
+    if (!q) break;
+    const char* b = q;
+    while (b > begin && b[-1] == '\\') --b;
+    if (((q - b) & 1) == 0) return static_cast<size_t>(q + 1 - s.data());
+    p = q + 1;
   }
   return std::string_view::npos;
 }
@@ -52,8 +63,10 @@ size_t skip_value(std::string_view s, size_t i) {
 size_t utf8_sequence(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = b(i);
-  size_t n = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-             : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+  size_t n = (c >= 0xC2 && c <= 0xDF)   ? 2
+             : (c >= 0xE0 && c <= 0xEF) ? 3
+             : (c >= 0xF0 && c <= 0xF4) ? 4
+                                        : 0;
   if (n == 0 || i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k)
     if ((b(i + k) & 0xC0) != 0x80) return 0;
@@ -86,11 +99,21 @@ void append_json_string(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -104,7 +127,12 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-bool find_member(std::string_view obj, std::string_view key, std::string_view& value) {
+namespace {
+
+// Visits the top-level members of a JSON object in one pass; `fn(key, value)` returns false to
+// stop early. Returns false on text that is not an object.
+template <typename Fn>
+bool for_each_member(std::string_view obj, Fn&& fn) {
   size_t i = skip_ws(obj, 0);
   if (i >= obj.size() || obj[i] != '{') return false;
   i = skip_ws(obj, i + 1);
@@ -117,14 +145,24 @@ bool find_member(std::string_view obj, std::string_view key, std::string_view& v
     i = skip_ws(obj, i + 1);
     size_t vend = skip_value(obj, i);
     if (vend == std::string_view::npos) return false;
-    if (k == key) {
-      value = obj.substr(i, vend - i);
-      return true;
-    }
+    if (!fn(k, obj.substr(i, vend - i))) return true;
     i = skip_ws(obj, vend);
     if (i < obj.size() && obj[i] == ',') i = skip_ws(obj, i + 1);
   }
-  return false;
+  return true;
+}
+
+}  // namespace
+
+bool find_member(std::string_view obj, std::string_view key, std::string_view& value) {
+  bool found = false;
+  for_each_member(obj, [&](std::string_view k, std::string_view v) {
+    if (k != key) return true;
+    value = v;
+    found = true;
+    return false;
+  });
+  return found;
 }
 
 std::string success_envelope(std::string_view data) {
@@ -137,10 +175,48 @@ std::string success_envelope(std::string_view data) {
   return out;
 }
 
+namespace {
+
+// The engine writes lists compactly as {"items":[…],"next_cursor":null|"…"}, cursor last. Then
+// the split is found from the ends without reading the items: the last `,"next_cursor":` is the
+// top-level one when what follows it is exactly one null or string and the closing brace (a
+// nested key of that name would be followed by more brackets; a quote inside a string value is
+// always escaped, so the pattern cannot come from string contents).
+bool split_compact_list(std::string_view data, std::string_view& items, std::string_view& cursor) {
+  constexpr std::string_view head = "{\"items\":[";
+  constexpr std::string_view key = ",\"next_cursor\":";
+  if (data.size() < head.size() + key.size() + 6 || data.substr(0, head.size()) != head ||
+      data.back() != '}')
+    return false;
+  size_t at = data.rfind(key);
+  if (at == std::string_view::npos || at < head.size() || data[at - 1] != ']') return false;
+  size_t v = at + key.size();
+  std::string_view value = data.substr(v, data.size() - 1 - v);
+  bool ok = value == "null" ||
+            (!value.empty() && value.front() == '"' && skip_string(data, v) == data.size() - 1);
+  if (!ok) return false;
+  items = data.substr(head.size() - 1, at - (head.size() - 1));
+  cursor = value;
+  return true;
+}
+
+}  // namespace
+
 std::string list_envelope(std::string_view data) {
-  std::string_view items, cursor;
-  if (!find_member(data, "items", items)) return success_envelope(data);
-  if (!find_member(data, "next_cursor", cursor)) cursor = "null";
+  std::string_view items, cursor = "null";
+  bool have_items = split_compact_list(data, items, cursor);
+  if (!have_items) {
+    for_each_member(data, [&](std::string_view k, std::string_view v) {
+      if (k == "items") {
+        items = v;
+        have_items = true;
+      } else if (k == "next_cursor") {
+        cursor = v;
+      }
+      return true;
+    });
+  }
+  if (!have_items) return success_envelope(data);
   constexpr std::string_view head = "{\"success\":true,\"data\":";
   constexpr std::string_view mid = ",\"pagination\":{\"next_cursor\":";
   std::string out;

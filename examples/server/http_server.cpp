@@ -1,14 +1,8 @@
 #include "http_server.hpp"
 
-#include <atomic>
-#include <chrono>
-#include <ctime>
-#include <memory>
-#include <optional>
-#include <string_view>
-#include <thread>
-#include <vector>
+#include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -18,9 +12,15 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <vector>
 
+#include "access_log.hpp"
 #include "app.hpp"
 #include "banxway/engine.hpp"
 #include "config.hpp"
@@ -41,14 +41,22 @@ beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }
 
 Method to_method(http::verb v) {
   switch (v) {
-    case http::verb::get: return Method::get;
-    case http::verb::post: return Method::post;
-    case http::verb::patch: return Method::patch;
-    case http::verb::delete_: return Method::del;
-    case http::verb::put: return Method::put;
-    case http::verb::head: return Method::head;
-    case http::verb::options: return Method::options;
-    default: return Method::other;
+    case http::verb::get:
+      return Method::get;
+    case http::verb::post:
+      return Method::post;
+    case http::verb::patch:
+      return Method::patch;
+    case http::verb::delete_:
+      return Method::del;
+    case http::verb::put:
+      return Method::put;
+    case http::verb::head:
+      return Method::head;
+    case http::verb::options:
+      return Method::options;
+    default:
+      return Method::other;
   }
 }
 
@@ -77,23 +85,30 @@ const std::string& server_header() {
 
 struct HttpServer::Impl {
   Impl(App& a, const ServerConfig& c)
-      : app(a), cfg(c), ioc(c.io_threads), acceptor(ioc), signals(ioc, SIGINT, SIGTERM),
-        drain_timer(ioc), retry_timer(ioc), pool(static_cast<size_t>(c.workers)) {
-    if (cfg.access_log) {
-      access = spdlog::get("access");
-      if (!access) access = spdlog::stderr_logger_mt("access");
-      access->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ access %v", spdlog::pattern_time_type::utc);
-    }
+      : app(a),
+        cfg(c),
+        ioc(c.io_threads),
+        control(asio::make_strand(ioc)),
+        acceptor(control),
+        signals(control, SIGINT, SIGTERM),
+        drain_timer(control),
+        retry_timer(control),
+        pool(static_cast<size_t>(c.workers)) {
+    if (cfg.access_log) access = access_logger();
   }
 
   void accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
+  void wait_for_signal();
   void begin_shutdown();
   void poll_drain();
 
   App& app;
   const ServerConfig& cfg;
   asio::io_context ioc;
+  // The acceptor, signals and timers share one strand: their handlers touch each other's state
+  // (the signal handler closes the acceptor) and may otherwise run on different I/O threads.
+  asio::strand<asio::io_context::executor_type> control;
   tcp::acceptor acceptor;
   asio::signal_set signals;
   asio::steady_timer drain_timer;
@@ -131,8 +146,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void wait_for_request() {
     if (buffer_.size() > 0) return read_header();  // pipelined request already buffered
     stream_.expires_after(std::chrono::seconds(srv_.cfg.idle_timeout_s));
-    stream_.async_read_some(buffer_.prepare(4096),
-                            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
   }
 
   void on_first_bytes(beast::error_code ec, std::size_t n) {
@@ -196,10 +212,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // transport errors and timeouts just close.
   void on_read_error(beast::error_code ec) {
     keep_alive_ = false;
+    out_ = HttpResponse{};
     if (ec == http::error::body_limit) {
       out_.status = 413;
-      out_.body = error_envelope("payload_too_large", "request body exceeds the limit of " +
-                                                          std::to_string(srv_.cfg.max_body) + " bytes");
+      out_.body =
+          error_envelope("payload_too_large", "request body exceeds the limit of " +
+                                                  std::to_string(srv_.cfg.max_body) + " bytes");
     } else if (ec == http::error::header_limit) {
       out_.status = 431;
       out_.body = error_envelope("invalid_argument", "request headers are too large");
@@ -263,7 +281,7 @@ class Session : public std::enable_shared_from_this<Session> {
       res_.body() = std::move(out_.body);
     }
     res_.keep_alive(keep_alive_);
-    res_.prepare_payload();
+    if (out_.status != 204) res_.prepare_payload();  // a 204 carries no Content-Length at all
     stream_.expires_after(std::chrono::seconds(srv_.cfg.header_timeout_s));
     http::async_write(stream_, res_,
                       beast::bind_front_handler(&Session::on_write, shared_from_this()));
@@ -306,12 +324,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void drain() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](
-                                                            beast::error_code ec, std::size_t n) {
-      self->drained_ += n;
-      if (ec || self->drained_ > 64u * 1024 * 1024) return self->close();
-      self->drain();
-    });
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > 64u * 1024 * 1024) return self->close();
+                              self->drain();
+                            });
   }
 
   void close() {
@@ -359,6 +377,21 @@ void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   accept();
 }
 
+// The first signal starts a graceful shutdown; a second one (an impatient Ctrl-C) ends the
+// grace period at once.
+void HttpServer::Impl::wait_for_signal() {
+  signals.async_wait([this](beast::error_code ec, int) {
+    if (ec) return;
+    if (stopping.load()) {
+      spdlog::warn("second signal: stopping without waiting for in-flight requests");
+      drain_deadline = Clock::now();
+      return;
+    }
+    begin_shutdown();
+    wait_for_signal();
+  });
+}
+
 void HttpServer::Impl::begin_shutdown() {
   if (stopping.exchange(true)) return;
   spdlog::info("shutting down: no new connections, waiting for {} in-flight request(s)",
@@ -391,8 +424,8 @@ std::string HttpServer::bind() {
   auto& im = *impl_;
   beast::error_code ec;
   tcp::resolver resolver(im.ioc);
-  auto results = resolver.resolve(im.cfg.host, std::to_string(im.cfg.port),
-                                  tcp::resolver::passive, ec);
+  auto results =
+      resolver.resolve(im.cfg.host, std::to_string(im.cfg.port), tcp::resolver::passive, ec);
   if (ec || results.empty())
     return "cannot resolve host '" + im.cfg.host + "': " + (ec ? ec.message() : "no address");
   tcp::endpoint ep = results.begin()->endpoint();
@@ -400,7 +433,9 @@ std::string HttpServer::bind() {
   if (!ec) im.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) im.acceptor.bind(ep, ec);
   if (!ec) im.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return "cannot listen on " + im.cfg.host + ":" + std::to_string(im.cfg.port) + ": " + ec.message();
+  if (ec)
+    return "cannot listen on " + im.cfg.host + ":" + std::to_string(im.cfg.port) + ": " +
+           ec.message();
   return {};
 }
 
@@ -412,9 +447,7 @@ unsigned short HttpServer::port() const {
 
 void HttpServer::run() {
   auto& im = *impl_;
-  im.signals.async_wait([&im](beast::error_code ec, int) {
-    if (!ec) im.begin_shutdown();
-  });
+  im.wait_for_signal();
   im.accept();
 
   std::vector<std::thread> threads;
@@ -425,6 +458,7 @@ void HttpServer::run() {
   // Operations still running past the grace period finish; queued ones are dropped.
   im.pool.stop();
   im.pool.join();
+  if (im.access) im.access->flush();
 }
 
 }  // namespace bxserver

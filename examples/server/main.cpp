@@ -1,11 +1,11 @@
 // banxway-server: libbanxway behind a small REST surface (docs/SERVER.md).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <string>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "app.hpp"
 #include "banxway/engine.hpp"
@@ -49,7 +49,9 @@ bool bootstrap_if_empty(banxway::Engine& engine, const std::string& url) {
     return false;
   }
   std::string_view org_id = "?";
-  bxserver::find_member(b->org_json, "id", org_id);
+  if (bxserver::find_member(b->org_json, "id", org_id) && org_id.size() >= 2 &&
+      org_id.front() == '"')
+    org_id = org_id.substr(1, org_id.size() - 2);
   std::printf(
       "banxway-server: empty database; created \"Default organization\" (id %.*s)\n"
       "admin API key (shown once, keep it safe): %s\n"

@@ -41,7 +41,7 @@ struct ParamsInput {
   std::string_view query;     // raw, without '?'
   std::string_view id_param;  // "id" / "thread_id" or empty
   std::string_view id_value;
-  std::string_view body;      // raw body text (may be empty)
+  std::string_view body;  // raw body text (may be empty)
 };
 
 /// Builds the params JSON text. When there is nothing to merge, the body text is returned as it

@@ -21,8 +21,8 @@ struct RouteMatch {
   Target target = Target::operation;
   std::string_view op;        // operation name (Target::operation)
   std::string_view id_param;  // params key that receives the path id ("id", "thread_id"), or empty
-  std::string id_value;       // percent-decoded path segment (the id, or the op name for /ops/:name)
-  std::string_view allow;     // methods the path accepts, for 405 and OPTIONS
+  std::string id_value;    // percent-decoded path segment (the id, or the op name for /ops/:name)
+  std::string_view allow;  // methods the path accepts, for 405 and OPTIONS
 };
 
 class Router {

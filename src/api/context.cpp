@@ -52,11 +52,11 @@ Status Ctx::audit(store::Conn& c, std::string_view target_type, std::string_view
   return r.status();
 }
 
-std::string encode_cursor(const std::vector<std::string>& parts) {
+std::string encode_cursor(std::initializer_list<std::string_view> parts) {
   std::string j = "[";
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i) j += ',';
-    j += json::quote(parts[i]);
+  for (std::string_view p : parts) {
+    if (j.size() > 1) j += ',';
+    j += json::quote(p);
   }
   j += ']';
   return crypto::base64url_encode(j);

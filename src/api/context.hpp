@@ -54,7 +54,7 @@ class Ctx {
 };
 
 /// Keyset cursors: opaque base64url text over a JSON array of strings.
-std::string encode_cursor(const std::vector<std::string>& parts);
+std::string encode_cursor(std::initializer_list<std::string_view> parts);
 Result<std::vector<std::string>> decode_cursor(std::string_view cursor, size_t expected_parts);
 /// A [time, uuid] keyset cursor, both parts checked (a forged cursor is invalid_argument, never
 /// a database type error).

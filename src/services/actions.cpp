@@ -88,7 +88,7 @@ Result<std::string> actions_create(api::Ctx& ctx, json::Value& p) {
       BX_ASSIGN_OR_RETURN(auto m,
                           c.query("SELECT thread_id FROM messages WHERE id = ? AND org_id = ?",
                                   {*message_id, ctx.org()}));
-      std::string message_thread = m[0].text(0);
+      std::string message_thread = m[0].str(0);
       if (thread_id && *thread_id != message_thread)
         return field_error("message_id", "the message belongs to another thread than thread_id");
       thread_id = message_thread;

@@ -138,8 +138,8 @@ Status set_identities(store::Conn& c, api::Ctx& ctx, const std::string& contact_
   };
   std::vector<Identity> kept;
   for (const auto& row : existing) {
-    if (in(ids, row.text(1), row.text(2))) {
-      kept.push_back({row.text(1), row.text(2), 0});
+    if (in(ids, row.str(1), row.str(2))) {
+      kept.push_back({row.str(1), row.str(2), 0});
       continue;
     }
     auto r = c.query("DELETE FROM contact_identities WHERE id = ? AND org_id = ?",
@@ -179,7 +179,7 @@ Result<std::map<std::string, std::string>> identities_json(store::Conn& c, api::
     sql += ") ORDER BY created_at, id";
     BX_ASSIGN_OR_RETURN(auto rows, c.query(sql, args));
     for (const auto& row : rows) {
-      std::string& j = out[row.text(0)];
+      std::string& j = out[row.str(0)];
       if (j.size() > 1) j += ',';
       j += "{\"id\":" + json::quote(row.text(1)) + ",\"kind\":" + json::quote(row.text(2)) +
            ",\"value\":" + json::quote(row.text(3)) + "}";
@@ -229,7 +229,7 @@ Result<std::string> contacts_list(api::Ctx& ctx, json::Value& p) {
   BX_ASSIGN_OR_RETURN(auto rows, c.query(sql, args));
   size_t n = std::min(rows.size(), static_cast<size_t>(limit));
   std::vector<std::string> ids;
-  for (size_t i = 0; i < n; ++i) ids.push_back(rows[i].text(0));
+  for (size_t i = 0; i < n; ++i) ids.push_back(rows[i].str(0));
   // One query for the whole page's identities, not one per contact.
   BX_ASSIGN_OR_RETURN(auto idents, identities_json(c, ctx, ids));
   std::string items = "[";

@@ -87,7 +87,7 @@ Status set_domains(store::Conn& c, api::Ctx& ctx, const std::string& customer_id
     }
     sql += ") ORDER BY domain LIMIT 1";
     BX_ASSIGN_OR_RETURN(auto taken, c.query(sql, args));
-    if (!taken.empty()) return domain_taken(taken[0].text(0));
+    if (!taken.empty()) return domain_taken(taken[0].str(0));
   }
   auto r = c.query("DELETE FROM customer_domains WHERE org_id = ? AND customer_id = ?",
                    {ctx.org(), customer_id});

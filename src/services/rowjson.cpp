@@ -86,7 +86,7 @@ void append_row(std::string& out, const store::Row& row, std::span<const ColSpec
       out += "null";
       continue;
     }
-    const std::string& t = row.text(idx);
+    std::string_view t = row.text(idx);
     switch (c.kind) {
       case Col::str: append_json_string(out, t); break;
       case Col::integer: {
@@ -94,11 +94,11 @@ void append_row(std::string& out, const store::Row& row, std::span<const ColSpec
         bool digits = !t.empty() && t.size() < 20;
         for (size_t k = 0; digits && k < t.size(); ++k)
           digits = (t[k] >= '0' && t[k] <= '9') || (k == 0 && t[k] == '-' && t.size() > 1);
-        out += digits ? t : std::string("0");
+        out += digits ? t : std::string_view("0");
         break;
       }
       case Col::boolean: out += row.boolean(idx) ? "true" : "false"; break;
-      case Col::json: out += t.empty() ? std::string("null") : t; break;
+      case Col::json: out += t.empty() ? std::string_view("null") : t; break;
     }
   }
   out.push_back('}');

@@ -218,7 +218,7 @@ Result<std::string> threads_update(api::Ctx& ctx, json::Value& p) {
                        {id, ctx.org()});
     if (!cur.ok()) return cur.status();
     if (cur->empty()) return NotFound("thread " + id + " not found");
-    std::string old_status = cur->rows[0].text(0);
+    std::string old_status = cur->rows[0].str(0);
     std::optional<std::string> old_assignee = cur->rows[0].opt(1);
     BX_RETURN_IF_ERROR(check_thread_refs(c, ctx, p));
 

@@ -8,31 +8,36 @@
 
 namespace banxway::store {
 
-namespace {
-const std::string kEmpty;
+Row::Row(const std::vector<std::optional<std::string>>& cols) {
+  for (const auto& c : cols) {
+    if (c)
+      add(*c);
+    else
+      add_null();
+  }
 }
 
-const std::string& Row::text(size_t i) const {
-  const auto& c = cols_.at(i);
-  return c ? *c : kEmpty;
+std::string_view Row::text(size_t i) const {
+  uint32_t end = ends_.at(i) & ~kNull;
+  uint32_t begin = i == 0 ? 0 : (ends_[i - 1] & ~kNull);
+  return std::string_view(buf_.data() + begin, end - begin);
 }
 
 int64_t Row::int64(size_t i) const {
-  const auto& c = cols_.at(i);
-  if (!c) return 0;
+  std::string_view t = text(i);
   int64_t v = 0;
-  std::from_chars(c->data(), c->data() + c->size(), v);
+  std::from_chars(t.data(), t.data() + t.size(), v);
   return v;
 }
 
 double Row::real(size_t i) const {
-  const auto& c = cols_.at(i);
-  return c ? std::strtod(c->c_str(), nullptr) : 0.0;
+  if (is_null(i)) return 0.0;
+  return std::strtod(str(i).c_str(), nullptr);
 }
 
 bool Row::boolean(size_t i) const {
-  const auto& c = cols_.at(i);
-  return c && (*c == "1" || *c == "t" || *c == "true");
+  std::string_view t = text(i);
+  return !is_null(i) && (t == "1" || t == "t" || t == "true");
 }
 
 Result<std::unique_ptr<Db>> open(std::string_view url, const DbOptions& opts) {

@@ -43,21 +43,38 @@ struct Value {
   bool is_null() const { return v.index() == 0; }
 };
 
-/// One result row; each column is NULL or text.
+/// One result row; each column is NULL or text. The columns share one buffer, so a row costs
+/// two allocations however many columns it has (result rows are the hottest data here).
 class Row {
  public:
-  explicit Row(std::vector<std::optional<std::string>> cols) : cols_(std::move(cols)) {}
-  size_t size() const { return cols_.size(); }
-  bool is_null(size_t i) const { return !cols_.at(i).has_value(); }
-  /// Column text; empty string for NULL.
-  const std::string& text(size_t i) const;
-  const std::optional<std::string>& opt(size_t i) const { return cols_.at(i); }
+  Row() = default;
+  explicit Row(const std::vector<std::optional<std::string>>& cols);
+  void reserve(size_t cols, size_t bytes) {
+    ends_.reserve(cols);
+    buf_.reserve(bytes);
+  }
+  void add(std::string_view s) {
+    buf_.append(s);
+    ends_.push_back(static_cast<uint32_t>(buf_.size()));
+  }
+  void add_null() { ends_.push_back(static_cast<uint32_t>(buf_.size()) | kNull); }
+
+  size_t size() const { return ends_.size(); }
+  bool is_null(size_t i) const { return ends_.at(i) & kNull; }
+  /// Column text; empty for NULL. Valid while the row lives.
+  std::string_view text(size_t i) const;
+  std::string str(size_t i) const { return std::string(text(i)); }
+  std::optional<std::string> opt(size_t i) const {
+    return is_null(i) ? std::nullopt : std::optional<std::string>(str(i));
+  }
   int64_t int64(size_t i) const;
   double real(size_t i) const;
   bool boolean(size_t i) const;
 
  private:
-  std::vector<std::optional<std::string>> cols_;
+  static constexpr uint32_t kNull = 0x80000000u;
+  std::string buf_;
+  std::vector<uint32_t> ends_;  // end offset of each column in buf_; kNull marks NULL
 };
 
 struct Rows {

@@ -127,8 +127,9 @@ TEST(Envelope, ListIsSplitIntoDataAndPagination) {
             R"({"success":true,"data":["\\"],"pagination":{"next_cursor":null}})");
   EXPECT_EQ(list_envelope("[1]"), R"({"success":true,"data":[1]})");
   // Compact engine output, including look-alike keys nested in the items.
-  EXPECT_EQ(list_envelope(R"({"items":[{"a":[1],"next_cursor":"x"}]})"),
-            R"({"success":true,"data":[{"a":[1],"next_cursor":"x"}],"pagination":{"next_cursor":null}})");
+  EXPECT_EQ(
+      list_envelope(R"({"items":[{"a":[1],"next_cursor":"x"}]})"),
+      R"({"success":true,"data":[{"a":[1],"next_cursor":"x"}],"pagination":{"next_cursor":null}})");
   EXPECT_EQ(list_envelope(R"({"items":[{"next_cursor":"x"}],"next_cursor":"y\"z"})"),
             R"({"success":true,"data":[{"next_cursor":"x"}],"pagination":{"next_cursor":"y\"z"}})");
   EXPECT_EQ(list_envelope(R"({"items":[],"next_cursor":null})"),
@@ -138,10 +139,12 @@ TEST(Envelope, ListIsSplitIntoDataAndPagination) {
 }
 
 TEST(Envelope, ErrorsAreValidJsonWhateverTheMessage) {
-  EXPECT_EQ(error_envelope("not_found", "no \"x\"\n"),
-            R"({"success":false,"error":{"code":"not_found","message":"no \"x\"\n","details":null}})");
-  EXPECT_EQ(error_envelope("invalid_argument", "bad \xff byte", R"({"param":"q"})"),
-            R"({"success":false,"error":{"code":"invalid_argument","message":"bad \ufffd byte","details":{"param":"q"}}})");
+  EXPECT_EQ(
+      error_envelope("not_found", "no \"x\"\n"),
+      R"({"success":false,"error":{"code":"not_found","message":"no \"x\"\n","details":null}})");
+  EXPECT_EQ(
+      error_envelope("invalid_argument", "bad \xff byte", R"({"param":"q"})"),
+      R"({"success":false,"error":{"code":"invalid_argument","message":"bad \ufffd byte","details":{"param":"q"}}})");
   std::string s;
   append_json_string(s, "caf\xc3\xa9 \x01");
   EXPECT_EQ(s, "\"caf\xc3\xa9 \\u0001\"");

@@ -56,6 +56,12 @@ def test_x_api_key_header(api, server):
     assert r.status == 200, r
 
 
+def test_x_api_key_beats_a_non_bearer_authorization(api, server):
+    r = api.get(THREADS, auth=False, headers={"X-API-Key": server.key,
+                                               "Authorization": "Basic cHJveHk6cHc="})
+    assert r.status == 200, r
+
+
 def test_unknown_route_is_404(api):
     r = api.get("/api/v1/nothing-here")
     assert r.status == 404, r
@@ -101,7 +107,8 @@ def test_unknown_field_is_400(api):
 
 
 def test_non_json_content_type_is_415(api):
-    r = api.post(THREADS, body="subject=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = api.post(THREADS, body="subject=x", headers=form)
     assert r.status == 415, r
     assert r.error_code == "invalid_argument"
     ok = api.post(THREADS, body={"subject": "charset ok"},

@@ -19,12 +19,27 @@ def sqlite_url(workdir):
     return "sqlite://" + os.path.join(workdir, "life.db")
 
 
-def test_bootstrap_happens_only_once(tmp_path):
-    wd = str(tmp_path)
-    first = Server(sqlite_url(wd), wd)
+@pytest.fixture
+def spawn(tmp_path):
+    """Starts servers on a SQLite file in tmp_path; any still running are stopped afterwards,
+    so a failing test does not leave processes behind."""
+    started = []
+
+    def start(args=(), env=None):
+        s = Server(sqlite_url(str(tmp_path)), str(tmp_path), args=args, env=env)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+def test_bootstrap_happens_only_once(spawn):
+    first = spawn()
     assert first.key
     assert first.stop() == 0
-    second = Server(sqlite_url(wd), wd)
+    second = spawn()
     assert second.key is None
     assert not any("bxk_" in l for l in second.stdout_lines)
     # The first key still works after a restart.
@@ -34,9 +49,8 @@ def test_bootstrap_happens_only_once(tmp_path):
     assert second.stop() == 0
 
 
-def test_sigterm_with_idle_keep_alive_exits_zero_quickly(tmp_path):
-    wd = str(tmp_path)
-    s = Server(sqlite_url(wd), wd)
+def test_sigterm_with_idle_keep_alive_exits_zero_quickly(spawn):
+    s = spawn()
     c = s.client()
     assert c.get(THREADS).status == 200  # leaves an idle keep-alive connection open
     t0 = time.monotonic()
@@ -46,17 +60,15 @@ def test_sigterm_with_idle_keep_alive_exits_zero_quickly(tmp_path):
     c.close()
 
 
-def test_sigint_exits_zero(tmp_path):
-    wd = str(tmp_path)
-    s = Server(sqlite_url(wd), wd)
+def test_sigint_exits_zero(spawn):
+    s = spawn()
     assert s.stop(signal.SIGINT) == 0
 
 
-def test_in_flight_request_finishes_during_shutdown(tmp_path):
+def test_in_flight_request_finishes_during_shutdown(spawn):
     """A request whose body is still arriving when SIGTERM comes is answered, then the server
     exits 0."""
-    wd = str(tmp_path)
-    s = Server(sqlite_url(wd), wd)
+    s = spawn()
     body = b'{"subject": "late"}'
     sock = socket.create_connection((s.host, s.port), timeout=10)
     head = ("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
@@ -79,21 +91,21 @@ def test_in_flight_request_finishes_during_shutdown(tmp_path):
     assert s.stop() == 0
 
 
-def test_dotenv_fills_unset_variables_and_environment_wins(tmp_path):
+def test_dotenv_fills_unset_variables_and_environment_wins(spawn, tmp_path):
     wd = str(tmp_path)
     with open(os.path.join(wd, ".env"), "w") as f:
         f.write("# settings for a dev box\n"
                 "export CORS_ORIGINS=\"http://from-dotenv.example, http://second.example\"\n"
                 "JWT_AUDIENCE='authenticated'\n"
                 "PORT=1  # overridden by --port 0 on the command line\n")
-    s = Server(sqlite_url(wd), wd)
+    s = spawn()
     c = s.client()
     r = c.get("/health", headers={"Origin": "http://second.example"})
     assert r.header("Access-Control-Allow-Origin") == "http://second.example"
     c.close()
     assert s.stop() == 0
 
-    s = Server(sqlite_url(wd), wd, env={"CORS_ORIGINS": "http://from-env.example"})
+    s = spawn(env={"CORS_ORIGINS": "http://from-env.example"})
     c = s.client()
     r = c.get("/health", headers={"Origin": "http://from-dotenv.example"})
     assert r.header("Access-Control-Allow-Origin") is None
@@ -103,9 +115,8 @@ def test_dotenv_fills_unset_variables_and_environment_wins(tmp_path):
     assert s.stop() == 0
 
 
-def test_max_body_flag(tmp_path):
-    wd = str(tmp_path)
-    s = Server(sqlite_url(wd), wd, args=["--max-body", "2K"])
+def test_max_body_flag(spawn):
+    s = spawn(args=["--max-body", "2K"])
     c = s.client()
     r = c.post(THREADS, body={"subject": "s" * 4000})
     assert r.status == 413, r
@@ -116,9 +127,8 @@ def test_max_body_flag(tmp_path):
     assert s.stop() == 0
 
 
-def test_concurrent_clients(tmp_path):
-    wd = str(tmp_path)
-    s = Server(sqlite_url(wd), wd, args=["--threads", "2", "--workers", "3"])
+def test_concurrent_clients(spawn):
+    s = spawn(args=["--threads", "2", "--workers", "3"])
     errors = []
 
     def worker(n):
@@ -166,3 +176,67 @@ def test_unusable_database_fails_to_start(tmp_path):
                          capture_output=True, timeout=30, cwd=str(tmp_path))
     assert out.returncode == 1
     assert b"listening" not in out.stdout
+
+
+def _recv_until_closed(sock, limit, since):
+    """Seconds from `since` until the server closed the connection (None if it stayed open
+    `limit` seconds more)."""
+    sock.settimeout(limit)
+    try:
+        while sock.recv(65536):
+            pass
+    except socket.timeout:
+        return None
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - since
+
+
+def test_idle_and_header_timeouts(spawn):
+    s = spawn(args=["--header-timeout", "1", "--idle-timeout", "2"])
+    t0 = time.monotonic()
+    idle = socket.create_connection((s.host, s.port))
+    slow = socket.create_connection((s.host, s.port))
+    slow.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # headers never finish
+    took = _recv_until_closed(slow, 6, t0)
+    assert took is not None and took < 1.9, took  # the 1 s header timeout, not the idle one
+    took = _recv_until_closed(idle, 6, t0)
+    assert took is not None and 1.9 < took < 4, took
+    idle.close()
+    slow.close()
+    assert s.stop() == 0
+
+
+def _jwt(secret, claims):
+    import base64
+    import hashlib
+    import hmac
+    import json as _json
+
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    head = b64(_json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(_json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), (head + "." + body).encode(), hashlib.sha256).digest()
+    return head + "." + body + "." + b64(sig)
+
+
+def test_supabase_jwt_from_environment(spawn):
+    secret = "test-secret-with-enough-entropy-0123456789"
+    s = spawn(env={"SUPABASE_JWT_SECRET": secret,
+                                          "JWT_AUDIENCE": "authenticated"})
+    admin = s.client()
+    user = admin.post("/api/v1/users", body={"email": "jwt@example.test", "role": "agent"}).data
+    now = int(time.time())
+    good = _jwt(secret, {"sub": user["id"], "aud": "authenticated", "role": "authenticated",
+                         "iat": now, "exp": now + 600})
+    c = s.client(key=good)
+    r = c.post(THREADS, body={"subject": "from a JWT"})
+    assert r.status == 201, r
+    wrong_aud = _jwt(secret, {"sub": user["id"], "aud": "other", "exp": now + 600})
+    assert s.client(key=wrong_aud).get(THREADS).status == 401
+    forged = _jwt("another-secret", {"sub": user["id"], "aud": "authenticated", "exp": now + 600})
+    assert s.client(key=forged).get(THREADS).status == 401
+    c.close()
+    admin.close()
+    assert s.stop() == 0

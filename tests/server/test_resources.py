@@ -102,7 +102,8 @@ def test_notes_and_messages(api):
     r = api.get(THREADS + "/" + t["id"] + "/messages", params={"limit": 1})
     assert len(r.data) == 1 and r.json["pagination"]["next_cursor"]
 
-    r = api.post(THREADS + "/" + t["id"] + "/notes", body={"thread_id": str(uuid.uuid4()), "text": "x"})
+    other = str(uuid.uuid4())
+    r = api.post(THREADS + "/" + t["id"] + "/notes", body={"thread_id": other, "text": "x"})
     assert r.status == 400, r
 
 
@@ -119,7 +120,8 @@ def test_search_finds_a_note(api):
 
 def test_customers_crud(api):
     name = unique("Acme Logistics")
-    r = api.post(API + "/customers", body={"name": name, "domains": ["acme.example"], "tier": "gold"})
+    r = api.post(API + "/customers",
+                 body={"name": name, "domains": ["acme.example"], "tier": "gold"})
     assert r.status == 201, r
     c = r.data
     assert c["name"] == name
@@ -178,7 +180,8 @@ def test_users(api):
 
 def test_actions(api):
     t = create_thread(api)
-    r = api.post(COMM + "/actions", body={"title": "Send B/L draft", "thread_id": t["id"], "type": "task"})
+    r = api.post(COMM + "/actions",
+                 body={"title": "Send B/L draft", "thread_id": t["id"], "type": "task"})
     assert r.status == 201, r
     a = r.data
     assert api.get(COMM + "/actions/" + a["id"]).data["title"] == "Send B/L draft"

@@ -35,6 +35,7 @@ constexpr const char* kT2 = "2026-03-04T23:59:59.999Z";
 class DbTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    BX_SKIP_IF_NO_BACKEND(GetParam());
     url_ = bxtest::fresh_database_url(GetParam());
     auto db = banxway::store::open(url_);
     ASSERT_TRUE(db.ok()) << db.status().to_string();
@@ -89,7 +90,7 @@ class DbTest : public ::testing::TestWithParam<std::string> {
                           : "SELECT id FROM messages WHERE org_id = ? "
                             "AND search @@ plainto_tsquery('simple', ?) ORDER BY id";
     std::vector<std::string> ids;
-    for (const auto& row : must_query(sql, {kOrg, words})) ids.push_back(row.text(0));
+    for (const auto& row : must_query(sql, {kOrg, words})) ids.push_back(row.str(0));
     return ids;
   }
 

@@ -5,6 +5,7 @@ namespace bxtest {
 using banxway::json::Document;
 
 void EngineTest::SetUp() {
+  BX_SKIP_IF_NO_BACKEND(GetParam());
   url = fresh_database_url(GetParam());
   banxway::EngineOptions o;
   o.database_url = url;

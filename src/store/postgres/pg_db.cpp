@@ -300,15 +300,14 @@ Rows to_rows(const PGresult* r) {
   }
   out.rows.reserve(nrow);
   for (int i = 0; i < nrow; ++i) {
-    std::vector<std::optional<std::string>> cols;
-    cols.reserve(ncol);
+    Row& row = out.rows.emplace_back();
+    row.reserve(ncol, 64 * static_cast<size_t>(ncol));
     for (int c = 0; c < ncol; ++c) {
       if (PQgetisnull(r, i, c))
-        cols.emplace_back(std::nullopt);
+        row.add_null();
       else
-        cols.emplace_back(column_text(types[c], PQgetvalue(r, i, c), PQgetlength(r, i, c)));
+        row.add(column_text(types[c], PQgetvalue(r, i, c), PQgetlength(r, i, c)));
     }
-    out.rows.emplace_back(std::move(cols));
   }
   const char* n = PQcmdTuples(const_cast<PGresult*>(r));
   if (n && *n) std::from_chars(n, n + std::strlen(n), out.affected);

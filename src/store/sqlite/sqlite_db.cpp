@@ -85,18 +85,17 @@ class SqliteConn final : public Conn {
       int rc = sqlite3_step(st);
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return sqlite_error(db_, rc, "step");
-      std::vector<std::optional<std::string>> cols;
-      cols.reserve(ncol);
+      Row& row = out.rows.emplace_back();
+      row.reserve(ncol, 64 * static_cast<size_t>(ncol));
       for (int c = 0; c < ncol; ++c) {
         if (sqlite3_column_type(st, c) == SQLITE_NULL) {
-          cols.emplace_back(std::nullopt);
+          row.add_null();
         } else {
           const char* t = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
           int n = sqlite3_column_bytes(st, c);
-          cols.emplace_back(std::string(t ? t : "", static_cast<size_t>(n)));
+          row.add(std::string_view(t ? t : "", static_cast<size_t>(n)));
         }
       }
-      out.rows.emplace_back(std::move(cols));
     }
     out.affected = sqlite3_changes64(db_);
     return out;
