@@ -55,7 +55,10 @@ std::string make_info(const OpCatalog& catalog) {
 }  // namespace
 
 App::App(banxway::Engine& engine, const ServerConfig& cfg)
-    : engine_(engine), catalog_(engine.operations()), info_json_(make_info(catalog_)) {
+    : engine_(engine),
+      catalog_(engine.operations()),
+      info_json_(make_info(catalog_)),
+      limiter_(cfg.rate_limit, cfg.rate_burst > 0 ? cfg.rate_burst : 2 * cfg.rate_limit) {
   for (const auto& o : cfg.cors_origins) {
     if (o == "*")
       cors_any_ = true;
@@ -182,6 +185,10 @@ void App::run_operation(const HttpRequest& req, const Prepared& p, HttpResponse&
   if (!who.ok()) {
     set_error(res, who.status());
     res.www_authenticate = who.status().code() == Code::unauthenticated;
+    return;
+  }
+  if (limiter_.enabled() && !limiter_.allow(who->org_id + '/' + who->actor_id)) {
+    set_error(res, Code::rate_limited, "too many requests from this caller; slow down and retry");
     return;
   }
   // A GET carries its params in the query and path only.

@@ -9,6 +9,7 @@
 
 #include "config.hpp"
 #include "params.hpp"
+#include "rate_limit.hpp"
 #include "router.hpp"
 
 namespace banxway {
@@ -70,6 +71,7 @@ class App {
   std::string info_json_;
   std::vector<std::string> cors_origins_;
   bool cors_any_ = false;
+  RateLimiter limiter_;
 };
 
 }  // namespace bxserver

@@ -86,6 +86,10 @@ void print_help() {
       "  --shutdown-grace S    seconds in-flight requests get after SIGTERM (default 10)\n"
       "  --cors-origins LIST   comma-separated origins or * (CORS_ORIGINS)\n"
       "  --no-access-log       do not log one line per request\n"
+      "  --rate-limit N        requests per second per caller, 0 = off (RATE_LIMIT)\n"
+      "  --rate-burst N        burst size per caller (default 2 x rate)\n"
+      "  --log-level LEVEL     trace debug info warn error critical off (LOG_LEVEL)\n"
+      "  --log-json            log lines as JSON objects (LOG_FORMAT=json)\n"
       "  --version, --help\n"
       "\n"
       "Environment: DATABASE_URL HOST PORT SUPABASE_JWT_SECRET|JWT_SECRET JWT_AUDIENCE\n"
@@ -163,6 +167,12 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
   if (auto v = env("JWT_AUDIENCE")) cfg.jwt_audience = v;
   if (auto v = env("JWT_ISSUER")) cfg.jwt_issuer = v;
   if (auto v = env("CORS_ORIGINS")) cfg.cors_origins = split_list(v);
+  if (auto v = env("LOG_LEVEL")) cfg.log_level = v;
+  if (auto v = env("RATE_LIMIT")) {
+    if (!parse_int(v, 0, 1000000, n)) return {false, false, "RATE_LIMIT must be a number 0-1000000"};
+    cfg.rate_limit = static_cast<double>(n);
+  }
+  if (auto v = env("LOG_FORMAT")) cfg.log_json = std::string_view(v) == "json";
 
   Args a{argc, argv, 1, {}};
   for (; a.i < argc; ++a.i) {
@@ -189,6 +199,14 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
       return {true, true, {}};
     } else if (arg == "--no-access-log") {
       cfg.access_log = false;
+    } else if (arg == "--log-json") {
+      cfg.log_json = true;
+    } else if (a.take("--rate-limit", v)) {
+      want_int("--rate-limit", 0, 1000000, cfg.rate_limit);
+    } else if (a.take("--rate-burst", v)) {
+      want_int("--rate-burst", 0, 10000000, cfg.rate_burst);
+    } else if (a.take("--log-level", v)) {
+      cfg.log_level = v;
     } else if (a.take("--db", v)) {
       cfg.database_url = v;
     } else if (a.take("--host", v)) {

@@ -20,6 +20,10 @@ struct ServerConfig {
   int idle_timeout_s = 60;            // keep-alive connection waiting for a new request
   int shutdown_grace_s = 10;          // in-flight requests get this long after SIGTERM
   bool access_log = true;
+  double rate_limit = 0;   // requests per second per caller; 0 = off
+  double rate_burst = 0;   // bucket size; 0 = twice the rate
+  std::string log_level = "info";  // trace debug info warn error critical off
+  bool log_json = false;           // one JSON object per log line
 
   std::string jwt_secret;
   std::string jwt_audience;

@@ -10,6 +10,7 @@
 #include "app.hpp"
 #include "banxway/engine.hpp"
 #include "config.hpp"
+#include "core/log.hpp"
 #include "envelope.hpp"
 #include "http_server.hpp"
 
@@ -89,6 +90,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (parsed.exit_now) return 0;
+  if (auto st = banxway::log::configure({cfg.log_level, cfg.log_json}); !st.ok()) {
+    std::fprintf(stderr, "banxway-server: %s\n", st.message().c_str());
+    return 2;
+  }
 
   ensure_sqlite_directory(cfg.database_url);
   auto engine = banxway::Engine::open(engine_options(cfg));

@@ -63,6 +63,8 @@ struct Bootstrap {
   std::string api_key;   // admin key, shown once
 };
 
+/// An Engine is safe to use from many threads at once: storage is pooled and locked inside, the
+/// registry is immutable, and the credential cache is guarded.
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> open(EngineOptions opts);

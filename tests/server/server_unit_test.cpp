@@ -8,10 +8,29 @@
 #include "config.hpp"
 #include "envelope.hpp"
 #include "params.hpp"
+#include "rate_limit.hpp"
 #include "router.hpp"
 
 namespace bxserver {
 namespace {
+
+TEST(RateLimiter, BurstThenRefillPerCaller) {
+  using namespace std::chrono;
+  RateLimiter off(0, 0);
+  EXPECT_FALSE(off.enabled());
+  EXPECT_TRUE(off.allow("a"));
+  RateLimiter rl(2, 4);  // 2 per second, burst 4
+  auto t = steady_clock::now();
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(rl.allow("a", t)) << i;
+  EXPECT_FALSE(rl.allow("a", t));
+  EXPECT_TRUE(rl.allow("b", t));  // another caller has its own bucket
+  EXPECT_FALSE(rl.allow("a", t + milliseconds(400)));
+  EXPECT_TRUE(rl.allow("a", t + milliseconds(600)));  // 1.2 tokens refilled
+  EXPECT_FALSE(rl.allow("a", t + milliseconds(700)));
+  // Refill never exceeds the burst.
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(rl.allow("a", t + seconds(100)));
+  EXPECT_FALSE(rl.allow("a", t + seconds(100)));
+}
 
 TEST(Router, MatchesOperationsAndPathIds) {
   Router r;

@@ -240,3 +240,17 @@ def test_supabase_jwt_from_environment(spawn):
     c.close()
     admin.close()
     assert s.stop() == 0
+
+
+def test_rate_limit_answers_429_per_caller(spawn):
+    s = spawn(args=["--rate-limit", "1", "--rate-burst", "3"])
+    c = s.client()
+    codes = [c.get(THREADS).status for _ in range(6)]
+    # A burst of three, then the bucket is empty (refill is one per second).
+    assert codes[:3] == [200, 200, 200], codes
+    assert 429 in codes[3:], codes
+    r = c.get(THREADS)
+    if r.status == 429:
+        assert r.error_code == "rate_limited"
+    c.close()
+    assert s.stop() == 0
