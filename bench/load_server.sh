@@ -8,19 +8,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-20}
 path=${2:-/api/v1/communications/threads}
-build=${BANXWAY_BUILD_DIR:-build/release}
+build=${BANXWAY_BUILD_DIR:-build/bench}
 db=${BANXWAY_BENCH_DB:-sqlite:///tmp/banxway-bench/threads.db}
 port=${BANXWAY_BENCH_PORT:-18080}
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBANXWAY_BUILD_TESTS=OFF \
-  -DBANXWAY_BUILD_PYTHON=OFF -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
+  -DBANXWAY_BUILD_SERVER=ON -DBANXWAY_BUILD_BENCH=ON -DBANXWAY_BUILD_PYTHON=OFF \
+  -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
 ninja -C "$build" banxway-server banxway_cli bench_threads_list >/dev/null
 mkdir -p /tmp/banxway-bench
 org=$("$build/bench/bench_threads_list" --db "$db" --seed-only | sed 's/.*"org_id":"\([^"]*\)".*/\1/')
 key=$("$build/examples/cli/banxway" --db "$db" apikey create --org "$org" --role viewer \
   | sed 's/.*"key":"\([^"]*\)".*/\1/')
 
-"$build/examples/server/banxway-server" --db "$db" --port "$port" >/tmp/banxway-bench/server.out \
+"$build/examples/server/banxway-server" --db "$db" --port "$port" ${BANXWAY_SERVER_ARGS:-} >/tmp/banxway-bench/server.out \
   2>/tmp/banxway-bench/server.err &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT

@@ -64,7 +64,7 @@ Result<std::string> actions_list(api::Ctx& ctx, json::Value& p) {
     const auto& last = rows[limit - 1];
     next = api::encode_cursor({last.text(kCreatedCol), last.text(0)});
   }
-  return api::list_result(rows_to_json_array(rows, kAction, limit), next);
+  return rows_to_list(rows, kAction, limit, next);
 }
 
 Result<std::string> actions_get(api::Ctx& ctx, json::Value& p) {

@@ -146,7 +146,7 @@ Result<std::string> customers_list(api::Ctx& ctx, json::Value& p) {
     // A name is at most 200 code points (800 bytes): its cursor always fits the 2048 cap.
     next = api::encode_cursor({last.text(kNameCol), last.text(0)});
   }
-  return api::list_result(rows_to_json_array(rows, kCustomer, limit), next);
+  return rows_to_list(rows, kCustomer, limit, next);
 }
 
 Result<std::string> customers_get(api::Ctx& ctx, json::Value& p) {

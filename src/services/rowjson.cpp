@@ -104,17 +104,46 @@ void append_row(std::string& out, const store::Row& row, std::span<const ColSpec
   out.push_back('}');
 }
 
-std::string rows_to_json_array(const store::Rows& rows, std::span<const ColSpec> cols,
-                               size_t count) {
-  std::string out;
-  size_t n = std::min(count, rows.size());
-  out.reserve(64 + n * 96 * cols.size() / 4);
+namespace {
+void append_rows(std::string& out, const store::Rows& rows, std::span<const ColSpec> cols,
+                 size_t n) {
   out.push_back('[');
   for (size_t i = 0; i < n; ++i) {
     if (i) out.push_back(',');
     append_row(out, rows[i], cols);
   }
   out.push_back(']');
+}
+
+size_t estimate(const store::Rows& rows, size_t n) {
+  size_t bytes = 64;
+  for (size_t i = 0; i < n; ++i) bytes += rows[i].bytes() + 24 * rows[i].size();
+  return bytes;
+}
+}  // namespace
+
+std::string rows_to_json_array(const store::Rows& rows, std::span<const ColSpec> cols,
+                               size_t count) {
+  size_t n = std::min(count, rows.size());
+  std::string out;
+  out.reserve(estimate(rows, n));
+  append_rows(out, rows, cols, n);
+  return out;
+}
+
+std::string rows_to_list(const store::Rows& rows, std::span<const ColSpec> cols, size_t count,
+                         const std::optional<std::string>& next) {
+  size_t n = std::min(count, rows.size());
+  std::string out;
+  out.reserve(estimate(rows, n) + 64);
+  out += "{\"items\":";
+  append_rows(out, rows, cols, n);
+  out += ",\"next_cursor\":";
+  if (next)
+    append_json_string(out, *next);
+  else
+    out += "null";
+  out.push_back('}');
   return out;
 }
 

@@ -2,7 +2,9 @@
 // the SELECT list and the JSON keys, so the two cannot drift apart.
 #pragma once
 
+#include <optional>
 #include <span>
+#include <string_view>
 #include <string>
 
 #include "core/json.hpp"
@@ -13,8 +15,8 @@ namespace banxway::services {
 enum class Col { str, integer, boolean, json };
 
 struct ColSpec {
-  const char* column;  // SQL column (may be qualified, e.g. "m.body_text")
-  const char* key;     // JSON key
+  const char* column;    // SQL column (may be qualified, e.g. "m.body_text")
+  std::string_view key;  // JSON key (a plain identifier: written without escaping)
   Col kind;
 };
 
@@ -30,6 +32,9 @@ void append_json_string(std::string& out, std::string_view s);
 /// Serializes every row as a JSON array.
 std::string rows_to_json_array(const store::Rows& rows, std::span<const ColSpec> cols,
                                size_t count);
+/// {"items": [first `count` rows], "next_cursor": next | null}, built in one buffer.
+std::string rows_to_list(const store::Rows& rows, std::span<const ColSpec> cols, size_t count,
+                         const std::optional<std::string>& next);
 std::string row_to_json(const store::Row& row, std::span<const ColSpec> cols);
 
 }  // namespace banxway::services

@@ -92,7 +92,7 @@ Result<std::string> search_messages(api::Ctx& ctx, json::Value& p) {
   BX_ASSIGN_OR_RETURN(auto rows, ctx.db().query(sql, args));
   std::optional<std::string> next;
   if (static_cast<int>(rows.size()) > limit) next = api::encode_cursor({std::to_string(offset + limit)});
-  return api::list_result(rows_to_json_array(rows, kHit, limit), next);
+  return rows_to_list(rows, kHit, limit, next);
 }
 
 Result<std::string> events_list(api::Ctx& ctx, json::Value& p) {
@@ -107,7 +107,7 @@ Result<std::string> events_list(api::Ctx& ctx, json::Value& p) {
   BX_ASSIGN_OR_RETURN(auto rows, ctx.db().query(sql, {ctx.org(), after, limit + 1}));
   std::optional<std::string> next;
   if (static_cast<int>(rows.size()) > limit) next = api::encode_cursor({rows[limit - 1].text(0)});
-  return api::list_result(rows_to_json_array(rows, kEvent, limit), next);
+  return rows_to_list(rows, kEvent, limit, next);
 }
 
 }  // namespace banxway::services

@@ -172,7 +172,7 @@ Result<std::string> threads_list(api::Ctx& ctx, json::Value& p) {
     const auto& last = rows[limit - 1];
     next = api::encode_cursor({last.text(kThreadActivityCol), last.text(0)});
   }
-  return api::list_result(rows_to_json_array(rows, kThread, limit), next);
+  return rows_to_list(rows, kThread, limit, next);
 }
 
 Result<std::string> threads_get(api::Ctx& ctx, json::Value& p) {
@@ -290,7 +290,7 @@ Result<std::string> messages_list(api::Ctx& ctx, json::Value& p) {
     const auto& last = rows[limit - 1];
     next = api::encode_cursor({last.text(kMessageCreatedCol), last.text(0)});
   }
-  return api::list_result(rows_to_json_array(rows, kMessage, limit), next);
+  return rows_to_list(rows, kMessage, limit, next);
 }
 
 Result<std::string> messages_create_note(api::Ctx& ctx, json::Value& p) {

@@ -51,7 +51,7 @@ Result<std::string> list_by_created(api::Ctx& ctx, json::Value& p, const char* t
       if (std::string_view(cols[i].column) == "created_at") created = i;
     next = api::encode_cursor({last.text(created), last.text(0)});
   }
-  return api::list_result(rows_to_json_array(rows, cols, limit), next);
+  return rows_to_list(rows, cols, limit, next);
 }
 
 }  // namespace

@@ -60,6 +60,8 @@ class Row {
   void add_null() { ends_.push_back(static_cast<uint32_t>(buf_.size()) | kNull); }
 
   size_t size() const { return ends_.size(); }
+  /// Bytes of column text held.
+  size_t bytes() const { return buf_.size(); }
   bool is_null(size_t i) const { return ends_.at(i) & kNull; }
   /// Column text; empty for NULL. Valid while the row lives.
   std::string_view text(size_t i) const;

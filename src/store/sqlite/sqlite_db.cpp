@@ -88,12 +88,14 @@ class SqliteConn final : public Conn {
       Row& row = out.rows.emplace_back();
       row.reserve(ncol, 64 * static_cast<size_t>(ncol));
       for (int c = 0; c < ncol; ++c) {
-        if (sqlite3_column_type(st, c) == SQLITE_NULL) {
+        // column_text is NULL exactly for SQL NULL (or out of memory, checked below), which
+        // saves a column_type call per column on the listing hot path.
+        const char* t = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+        if (!t) {
+          if (sqlite3_errcode(db_) == SQLITE_NOMEM) return sqlite_error(db_, SQLITE_NOMEM, "column");
           row.add_null();
         } else {
-          const char* t = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
-          int n = sqlite3_column_bytes(st, c);
-          row.add(std::string_view(t ? t : "", static_cast<size_t>(n)));
+          row.add(std::string_view(t, static_cast<size_t>(sqlite3_column_bytes(st, c))));
         }
       }
     }
