@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "core/env.hpp"
 #include "services/rowjson.hpp"
 
 namespace banxway::services {
@@ -53,45 +54,58 @@ std::string fts5_query(std::string_view q) {
 Result<std::string> search_messages(api::Ctx& ctx, json::Value& p) {
   std::string q = *api::param_str(p, "q");
   int limit = api::param_limit(p, 20);
-  int64_t offset = 0;
+  // Keyset over (rank, id). The rank is quantized to an integer (1e-9 steps, best first as the
+  // smallest) so a cursor carries it exactly — floating-point text would not round-trip — and
+  // both databases compare it the same way.
+  std::optional<std::vector<std::string>> after;
   if (auto cur = api::param_str(p, "cursor")) {
-    // Results are ranked, not keyed: the cursor carries the offset of the next page.
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_cursor(*cur, 1));
-    offset = std::strtoll(parts[0].c_str(), nullptr, 10);
-    if (offset < 0 || offset > 100000) return InvalidArgument("cursor: out of range");
+    BX_ASSIGN_OR_RETURN(auto parts, api::decode_cursor(*cur, 2));
+    char* end = nullptr;
+    std::strtoll(parts[0].c_str(), &end, 10);
+    if (parts[0].empty() || *end || !is_uuid(parts[1]))
+      return InvalidArgument("cursor: malformed or from another listing; pass next_cursor as given",
+                             "{\"field\":\"cursor\"}");
+    after = std::move(parts);
   }
   std::string cols = select_list(kHit, "m");
-  std::string sql;
+  std::string inner;
   std::vector<store::Value> args;
   auto thread_id = api::param_str(p, "thread_id");
   if (ctx.db().dialect() == store::Dialect::sqlite) {
     std::string fq = fts5_query(q);
     if (fq.empty()) return api::list_result("[]", std::nullopt);
-    sql = "SELECT " + cols +
-          " FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid "
-          "WHERE messages_fts MATCH ? AND m.org_id = ?";
+    // bm25() is lower for better matches.
+    inner = "SELECT " + cols +
+            ", CAST(bm25(messages_fts) * 1000000000 AS INTEGER) AS qrank "
+            "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid "
+            "WHERE messages_fts MATCH ? AND m.org_id = ?";
     args = {fq, ctx.org()};
-    if (thread_id) {
-      sql += " AND m.thread_id = ?";
-      args.emplace_back(*thread_id);
-    }
-    sql += " ORDER BY bm25(messages_fts), m.id LIMIT ? OFFSET ?";
   } else {
-    sql = "SELECT " + cols +
-          " FROM messages m WHERE m.org_id = ? AND m.search @@ plainto_tsquery('simple', ?)";
-    args = {ctx.org(), q};
-    if (thread_id) {
-      sql += " AND m.thread_id = ?";
-      args.emplace_back(*thread_id);
-    }
-    sql += " ORDER BY ts_rank(m.search, plainto_tsquery('simple', ?)) DESC, m.id LIMIT ? OFFSET ?";
-    args.emplace_back(q);
+    // ts_rank() is higher for better matches: negate so that smaller is better here too.
+    inner = "SELECT " + cols +
+            ", CAST(-ts_rank(m.search, plainto_tsquery('simple', ?)) * 1000000000 AS BIGINT) "
+            "AS qrank FROM messages m "
+            "WHERE m.org_id = ? AND m.search @@ plainto_tsquery('simple', ?)";
+    args = {q, ctx.org(), q};
   }
+  if (thread_id) {
+    inner += " AND m.thread_id = ?";
+    args.emplace_back(*thread_id);
+  }
+  std::string sql = "SELECT * FROM (" + inner + ") hits";
+  if (after) {
+    sql += " WHERE (qrank, id) > (CAST(? AS BIGINT), ?)";
+    args.emplace_back((*after)[0]);
+    args.emplace_back((*after)[1]);
+  }
+  sql += " ORDER BY qrank, id LIMIT ?";
   args.emplace_back(limit + 1);
-  args.emplace_back(offset);
   BX_ASSIGN_OR_RETURN(auto rows, ctx.db().query(sql, args));
   std::optional<std::string> next;
-  if (static_cast<int>(rows.size()) > limit) next = api::encode_cursor({std::to_string(offset + limit)});
+  if (static_cast<int>(rows.size()) > limit) {
+    const auto& last = rows[limit - 1];
+    next = api::encode_cursor({last.text(std::size(kHit)), last.text(0)});
+  }
   return rows_to_list(rows, kHit, limit, next);
 }
 

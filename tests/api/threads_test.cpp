@@ -241,3 +241,31 @@ TEST_P(ThreadsTest, JwtUsersAuthenticate) {
 }
 
 BX_INSTANTIATE_BACKENDS(ThreadsTest);
+
+class SearchTest : public bxtest::EngineTest {};
+
+TEST_P(SearchTest, PaginatesRankedResultsWithoutGapsOrDuplicates) {
+  auto t = ok("threads.create", R"({"subject":"Invoices"})");
+  std::string tid = str(t, "id");
+  for (int i = 0; i < 25; ++i) {
+    // Different lengths give different ranks; repeats of one text give ties broken by id.
+    std::string text = "commercial invoice " + std::string(static_cast<size_t>(i % 5) * 6, 'x') +
+                       " pending number " + std::to_string(i);
+    ok("messages.create_note", "{\"thread_id\":\"" + tid + "\",\"text\":\"" + text + "\"}");
+  }
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto d = ok("search.messages", "{\"q\":\"invoice\",\"limit\":10" +
+                                       (cursor.empty() ? "" : ",\"cursor\":\"" + cursor + "\"") + "}");
+    ++pages;
+    for (auto& h : d["items"].GetArray()) EXPECT_TRUE(seen.insert(str(h, "id")).second);
+    cursor = d["next_cursor"].IsNull() ? "" : d["next_cursor"].GetString();
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen.size(), 25u);
+  fails("search.messages", R"({"q":"invoice","cursor":"WyJ4IiwieSJd"})", Code::invalid_argument);
+}
+
+BX_INSTANTIATE_BACKENDS(SearchTest);
