@@ -149,6 +149,20 @@ int banxway_events_poll(char** events_json, banxway_engine* engine, const char* 
   });
 }
 
+int banxway_ingest(char** result_json, banxway_engine* engine, const char* credential,
+                   const char* raw, size_t len) {
+  if (!result_json) return fail(banxway::InvalidArgument("result_json is NULL"), nullptr);
+  *result_json = nullptr;
+  if (!engine || (!raw && len)) return fail(banxway::InvalidArgument("engine and raw are required"), result_json);
+  return guarded(result_json, [&]() -> int {
+    auto who = engine->engine->authenticate(credential ? credential : "");
+    if (!who.ok()) return fail(who.status(), result_json);
+    auto r = engine->engine->ingest_email(*who, std::string_view(raw ? raw : "", len));
+    if (!r.ok()) return fail(r.status(), result_json);
+    return succeed(*r, result_json);
+  });
+}
+
 int banxway_bootstrap(char** result_json, banxway_engine* engine, const char* org_name) {
   if (!result_json) return fail(banxway::InvalidArgument("result_json is NULL"), nullptr);
   *result_json = nullptr;

@@ -8,6 +8,7 @@
 #include "api/context.hpp"
 #include "api/registry.hpp"
 #include "core/json.hpp"
+#include "pipeline/ingest.hpp"
 #include "services/orgs.hpp"
 
 namespace banxway {
@@ -43,6 +44,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   store::DbOptions dbo;
   dbo.readers = opts.db_pool_size;
   BX_ASSIGN_OR_RETURN(impl->core.db, store::open(opts.database_url, dbo));
+  impl->core.blobs = store::default_blob_store(opts.database_url, opts.blob_dir);
   impl->core.clock = opts.clock;
   impl->core.ids = opts.ids;
   impl->core.opts = std::move(opts);
@@ -99,6 +101,40 @@ Result<CallResult> Engine::call(std::string_view op_name, std::string_view param
   if (op->name.starts_with("apikeys.") || op->name.starts_with("users."))
     impl_->auth->invalidate();  // roles, activity or keys may have changed
   return CallResult{std::move(r).value()};
+}
+
+namespace api {
+std::string ingest_result_json(const pipeline::IngestResult& r);
+}
+
+Result<std::string> Engine::ingest_email(const Principal& who, std::string_view raw,
+                                         std::string_view channel_account_id) {
+  if (!api::role_allows(who.role, api::Permission::write))
+    return PermissionDenied("role " + std::string(role_name(who.role)) + " may not ingest mail");
+  api::Ctx ctx(impl_->core, who, "inbound.email");
+  pipeline::IngestOptions o;
+  if (!channel_account_id.empty()) o.channel_account_id = std::string(channel_account_id);
+  BX_ASSIGN_OR_RETURN(auto r, pipeline::ingest_email(ctx, raw, o));
+  return api::ingest_result_json(r);
+}
+
+std::vector<Result<std::string>> Engine::ingest_email_batch(
+    const Principal& who, const std::vector<std::string_view>& raws, size_t batch) {
+  std::vector<Result<std::string>> out;
+  if (!api::role_allows(who.role, api::Permission::write)) {
+    for (size_t i = 0; i < raws.size(); ++i)
+      out.emplace_back(PermissionDenied("role " + std::string(role_name(who.role)) +
+                                        " may not ingest mail"));
+    return out;
+  }
+  api::Ctx ctx(impl_->core, who, "inbound.email");
+  for (auto& r : pipeline::ingest_email_batch(ctx, raws, batch)) {
+    if (r.ok())
+      out.emplace_back(api::ingest_result_json(*r));
+    else
+      out.emplace_back(r.status());
+  }
+  return out;
 }
 
 Result<std::string> Engine::events_poll(const Principal& who, int64_t after, int limit) {

@@ -24,19 +24,29 @@ void set_error(HttpResponse& res, const banxway::Status& st) {
   res.body = error_envelope(st);
 }
 
-// application/json, optionally with parameters ("; charset=utf-8"), or any "+json" type.
-bool is_json_media_type(std::string_view ct) {
+// The media type without parameters or trailing spaces.
+std::string_view bare_media_type(std::string_view ct) {
   ct = ct.substr(0, ct.find(';'));
   while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
-  auto ieq = [](std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-    return true;
-  };
-  if (ieq(ct, "application/json")) return true;
-  return ct.size() > 5 && ieq(ct.substr(ct.size() - 5), "+json");
+  return ct;
 }
+
+// a == b ignoring ASCII case (b is lower case).
+bool ieq_lower(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+  return true;
+}
+
+// application/json, optionally with parameters ("; charset=utf-8"), or any "+json" type.
+bool is_json_media_type(std::string_view ct) {
+  ct = bare_media_type(ct);
+  if (ieq_lower(ct, "application/json")) return true;
+  return ct.size() > 5 && ieq_lower(ct.substr(ct.size() - 5), "+json");
+}
+
+bool is_rfc822_media_type(std::string_view ct) { return ieq_lower(bare_media_type(ct), "message/rfc822"); }
 
 std::string make_info(const OpCatalog& catalog) {
   std::string out = "{\"name\":\"banxway\",\"version\":";
@@ -126,7 +136,10 @@ bool App::prepare(const HttpRequest& req, Prepared& p, HttpResponse& res) const 
   p.id_param = m.id_param;
   p.id_value = std::move(m.id_value);
 
-  if (!req.body.empty() && !req.content_type.empty() && !is_json_media_type(req.content_type)) {
+  // An MTA pipes mail in as the raw message (Content-Type: message/rfc822); JSON works too.
+  bool raw_mail = m.target == Target::inbound_email && is_rfc822_media_type(req.content_type);
+  if (!raw_mail && !req.body.empty() && !req.content_type.empty() &&
+      !is_json_media_type(req.content_type)) {
     set_error(res, Code::invalid_argument,
               "request body must be JSON (Content-Type: application/json)");
     res.status = 415;
@@ -189,6 +202,17 @@ void App::run_operation(const HttpRequest& req, const Prepared& p, HttpResponse&
   }
   if (limiter_.enabled() && !limiter_.allow(who->org_id + '/' + who->actor_id)) {
     set_error(res, Code::rate_limited, "too many requests from this caller; slow down and retry");
+    return;
+  }
+  if (p.target == Target::inbound_email && is_rfc822_media_type(req.content_type)) {
+    auto r = engine_.ingest_email(*who, req.body);
+    if (!r.ok()) {
+      set_error(res, r.status());
+      return;
+    }
+    // 201 for a new message, 200 when it was already stored (ingest is idempotent).
+    res.status = r->find("\"duplicate\":true") != std::string::npos ? 200 : 201;
+    res.body = success_envelope(*r);
     return;
   }
   // A GET carries its params in the query and path only.

@@ -36,6 +36,7 @@ constexpr RouteDef kRoutes[] = {
     {"/api/v1/org", "", Target::operation, "orgs.get", "", "", ""},
     {"/api/v1/apikeys", "", Target::operation, "apikeys.list", "apikeys.create", "", ""},
     {"/api/v1/apikeys/:id", "id", Target::operation, "", "", "", "apikeys.revoke"},
+    {"/api/v1/inbound/email", "", Target::inbound_email, "", "inbound.email", "", ""},
 };
 // clang-format on
 

@@ -14,7 +14,7 @@ enum class Method : uint8_t { get, post, patch, del, put, head, options, other }
 Method method_from(std::string_view name);
 
 /// What a matched route does besides calling an operation by name.
-enum class Target : uint8_t { operation, any_operation, health, info };
+enum class Target : uint8_t { operation, any_operation, health, info, inbound_email };
 
 struct RouteMatch {
   enum class Kind : uint8_t { found, not_found, method_not_allowed } kind = Kind::not_found;

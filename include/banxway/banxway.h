@@ -73,6 +73,16 @@ BANXWAY_EXTERN int banxway_events_poll(char** events_json, banxway_engine* engin
                                        const char* credential, int64_t after_id, int limit);
 
 /*
+ * Ingests one raw RFC 5322 message of `len` bytes (any bytes: it need not be UTF-8 or
+ * NUL-terminated) for the credential's organization: parsed, threaded, stored. Idempotent by
+ * Message-ID (or by content when there is none). *result_json is
+ * {"message": {...}, "thread_id": "...", "duplicate": bool, "new_thread": bool,
+ *  "threaded_by": "...", "merged": [...], "warnings": [...]}.
+ */
+BANXWAY_EXTERN int banxway_ingest(char** result_json, banxway_engine* engine,
+                                  const char* credential, const char* raw, size_t len);
+
+/*
  * Trusted-host set-up: creates an organization named org_name and an admin API key.
  * *result_json is {"org": {...}, "api_key": "bxk_…"}; the key is shown only here.
  */

@@ -38,6 +38,13 @@ struct EngineOptions {
   std::string jwt_issuer;    // checked when set
   int db_pool_size = 4;
   size_t max_params_bytes = 1 << 20;
+  /// Where attachments and raw messages go; empty: next to a SQLite file, in memory for
+  /// sqlite::memory:, ./var/blobs for PostgreSQL.
+  std::string blob_dir;
+  size_t max_message_bytes = 50u << 20;     // a larger raw message is refused
+  size_t max_attachment_bytes = 25u << 20;  // a larger attachment is dropped with a warning
+  /// Domain of banxway's own Message-IDs (bx.<thread>.<random>@domain).
+  std::string message_id_domain = "banxway.invalid";
   /// Test seams; defaults are the system clock and UUIDv7 ids.
   std::shared_ptr<Clock> clock;
   std::shared_ptr<IdSource> ids;
@@ -80,6 +87,15 @@ class Engine {
                           const Principal& who);
   Result<CallResult> call(std::string_view op, std::string_view params_json,
                           std::string_view credential);
+
+  /// Ingests one raw RFC 5322 message (bytes, any size up to max_message_bytes). Returns the
+  /// same JSON as the inbound.email operation: {"message", "thread_id", "duplicate", ...}.
+  Result<std::string> ingest_email(const Principal& who, std::string_view raw,
+                                   std::string_view channel_account_id = {});
+  /// Many messages, `batch` per transaction (imports); one result per input, in order.
+  std::vector<Result<std::string>> ingest_email_batch(const Principal& who,
+                                                      const std::vector<std::string_view>& raws,
+                                                      size_t batch = 200);
 
   /// Events of the principal's organization with id > after, oldest first, as a JSON array.
   Result<std::string> events_poll(const Principal& who, int64_t after, int limit);

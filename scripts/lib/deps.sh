@@ -2,10 +2,12 @@
 # shellcheck shell=bash
 
 BANXWAY_BUILD_PKGS="build-essential cmake ninja-build pkg-config ccache libboost-dev
-  libboost-system-dev libpq-dev libssl-dev libcurl4-openssl-dev rapidjson-dev libsqlite3-dev
+  libboost-system-dev libpq-dev libssl-dev libcurl4-gnutls-dev rapidjson-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libgmime-3.0-dev libphonenumber-dev pybind11-dev python3-dev
-  python3-setuptools python3-pip libgtest-dev libgmock-dev libbenchmark-dev"
-BANXWAY_TEST_PKGS="postgresql python3-pytest python3-websockets wrk curl"
+  python3-setuptools python3-pip libgtest-dev libgmock-dev libbenchmark-dev libgumbo-dev libmagic-dev
+  libetpan-dev"
+BANXWAY_TEST_PKGS="postgresql python3-pytest python3-websockets wrk curl dovecot-imapd
+  dovecot-lmtpd opensmtpd"
 
 # Installs whichever of the given packages are missing (as root, or through sudo).
 ensure_packages() {

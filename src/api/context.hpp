@@ -10,6 +10,7 @@
 #include "banxway/engine.hpp"
 #include "core/env.hpp"
 #include "core/json.hpp"
+#include "store/blob_store.hpp"
 #include "store/db.hpp"
 
 namespace banxway::api {
@@ -20,6 +21,7 @@ bool role_allows(Role r, Permission p);
 
 struct Core {
   std::unique_ptr<store::Db> db;
+  std::unique_ptr<store::BlobStore> blobs;
   std::shared_ptr<Clock> clock;
   std::shared_ptr<IdSource> ids;
   EngineOptions opts;

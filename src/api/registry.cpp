@@ -42,6 +42,7 @@ const Registry& registry() {
     register_action_ops(reg);
     register_search_ops(reg);
     register_event_ops(reg);
+    register_inbound_ops(reg);
     return reg;
   }();
   return r;

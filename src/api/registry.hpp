@@ -51,6 +51,7 @@ void register_message_ops(Registry& r);
 void register_action_ops(Registry& r);
 void register_search_ops(Registry& r);
 void register_event_ops(Registry& r);
+void register_inbound_ops(Registry& r);
 
 /// Schema fragments shared by operations.
 namespace schema {

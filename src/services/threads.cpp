@@ -135,10 +135,15 @@ Result<std::string> thread_json(store::Conn& c, api::Ctx& ctx, const std::string
   return row_to_json(r->rows[0], kThread);
 }
 
+Result<std::string> message_json(store::Conn& c, api::Ctx& ctx, const std::string& id) {
+  return get_by_id(c, ctx, "messages", kMessage, id, "message");
+}
+
 Result<std::string> threads_list(api::Ctx& ctx, json::Value& p) {
   int limit = api::param_limit(p);
   std::string sql = thread_select();
-  sql += " WHERE org_id = ?";
+  // Threads merged into another stay for history but leave the inbox.
+  sql += " WHERE org_id = ? AND merged_into IS NULL";
   std::vector<store::Value> args;
   args.reserve(10);
   args.emplace_back(ctx.org());

@@ -16,5 +16,7 @@ Result<std::string> messages_create_note(api::Ctx& ctx, json::Value& p);
 
 /// A thread's JSON by id inside a transaction (or via DbReader).
 Result<std::string> thread_json(store::Conn& c, api::Ctx& ctx, const std::string& id);
+/// A message's JSON by id.
+Result<std::string> message_json(store::Conn& c, api::Ctx& ctx, const std::string& id);
 
 }  // namespace banxway::services

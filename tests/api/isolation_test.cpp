@@ -81,6 +81,17 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
       {"actions.update", nf("actions.update", "{\"id\":\"" + A + "\",\"status\":\"done\"}")},
       {"search.messages", clean("search.messages", R"({"q":"zebracorn"})")},
       {"events.list", clean("events.list", R"({"after":0,"limit":1000})")},
+      // A reply naming A's thread through a banxway Message-ID still lands in B's own thread
+      // (the result echoes the reply's own In-Reply-To header, so compare the thread only).
+      {"inbound.email",
+       [&, this] {
+         std::string raw = "From: x@y.example\r\nSubject: Re: A's thread\r\n"
+                           "Message-ID: <iso1@y.example>\r\nIn-Reply-To: <bx." + T +
+                           ".0011223344556677@banxway.invalid>\r\n\r\nhi\r\n";
+         auto d = ok("inbound.email", "{\"raw\":" + banxway::json::quote(raw) + "}", key_b);
+         EXPECT_NE(str(d, "thread_id"), T);
+         EXPECT_TRUE(d["new_thread"].GetBool());
+       }},
   };
 
   for (const auto& op : engine->operations()) {

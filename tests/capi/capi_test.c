@@ -111,6 +111,26 @@ int main(void) {
   CHECK(rc == BANXWAY_EINVALID);
   banxway_free(out);
 
+  {
+    /* Raw mail with a non-UTF-8 byte in the body: bytes in, a threaded message out. */
+    static const char mail[] =
+        "From: Priya <priya@acme.example>\r\nTo: ops@forwarder.example\r\n"
+        "Subject: Booking from C\r\nMessage-ID: <c-abi-1@acme.example>\r\n"
+        "Content-Type: text/plain; charset=iso-8859-1\r\n\r\nCaf\xe9 au lait\r\n";
+    rc = banxway_ingest(&out, e, key, mail, sizeof mail - 1);
+    CHECK(rc == BANXWAY_OK);
+    CHECK(out && strstr(out, "\"duplicate\":false") != NULL);
+    CHECK(out && strstr(out, "Caf\xc3\xa9") != NULL);
+    banxway_free(out);
+    rc = banxway_ingest(&out, e, key, mail, sizeof mail - 1);
+    CHECK(rc == BANXWAY_OK);
+    CHECK(out && strstr(out, "\"duplicate\":true") != NULL);
+    banxway_free(out);
+    rc = banxway_ingest(&out, e, "bxk_nope", mail, sizeof mail - 1);
+    CHECK(rc == BANXWAY_EUNAUTH);
+    banxway_free(out);
+  }
+
   banxway_free(NULL);
   banxway_close(NULL);
   banxway_close(e);

@@ -69,3 +69,51 @@ def test_ops_lists_every_operation_with_its_schema(db):
     names = {o["name"] for o in ops}
     assert {"threads.list", "customers.create", "events.list"} <= names
     assert all(o["params"]["type"] == "object" for o in ops)
+
+
+MBOX = (
+    "From priya@acme.example Mon Nov  2 10:00:00 2026\n"
+    "From: Priya <priya@acme.example>\nTo: ops@forwarder.example\nSubject: Booking MAEU1234\n"
+    "Message-ID: <imp1@acme.example>\nDate: Mon, 02 Nov 2026 10:00:00 +0530\n\n"
+    "Please confirm.\n>From the depot: gate-in done.\n\n"
+    "From ops@forwarder.example Mon Nov  2 11:00:00 2026\n"
+    "From: Ops <ops@forwarder.example>\nTo: Priya <priya@acme.example>\n"
+    "Subject: Re: Booking MAEU1234\nMessage-ID: <imp2@forwarder.example>\n"
+    "In-Reply-To: <imp1@acme.example>\nDate: Mon, 02 Nov 2026 11:00:00 +0530\n\nConfirmed.\n\n"
+    "From priya@acme.example Mon Nov  2 10:00:00 2026\n"
+    "From: Priya <priya@acme.example>\nTo: ops@forwarder.example\nSubject: Booking MAEU1234\n"
+    "Message-ID: <imp1@acme.example>\nDate: Mon, 02 Nov 2026 10:00:00 +0530\n\n"
+    "Please confirm (delivered twice).\n"
+)
+
+
+def test_import_mbox_and_maildir(db, tmp_path):
+    org = json.loads(run("org", "create", "Importer", db=db).stdout)
+    box = tmp_path / "inbox.mbox"
+    box.write_text(MBOX)
+    summary = json.loads(run("import", "mbox", "--org", org["id"], str(box), db=db).stdout)
+    assert summary == {"read": 3, "messages": 2, "threads": 1, "duplicates": 1, "errors": []}
+    threads = json.loads(run("call", "threads.list", "{}", "--org", org["id"], db=db).stdout)["items"]
+    assert len(threads) == 1 and threads[0]["message_count"] == 2
+    msgs = json.loads(run("call", "messages.list", json.dumps({"thread_id": threads[0]["id"]}),
+                          "--org", org["id"], db=db).stdout)["items"]
+    assert "From the depot" in msgs[0]["text"]  # the mboxrd escape was undone
+    assert msgs[1]["in_reply_to"] == "imp1@acme.example"
+    # Again: everything is a duplicate and nothing is written.
+    again = json.loads(run("import", "mbox", "--org", org["id"], str(box), db=db).stdout)
+    assert again["duplicates"] == 3 and again["messages"] == 0
+    # A maildir with one new message and one that is not mail at all.
+    md = tmp_path / "Maildir"
+    (md / "cur").mkdir(parents=True)
+    (md / "new").mkdir()
+    (md / "new" / "1.eml").write_text(
+        "From: Hans <hans@globex.example>\nSubject: Invoice\nMessage-ID: <md1@globex.example>\n\nHi\n")
+    (md / "cur" / "2.eml").write_text("")
+    p = run("import", "maildir", "--org", org["id"], str(md), db=db, check=False)
+    out = json.loads(p.stdout)
+    assert out["messages"] == 1
+    assert len(out["errors"]) == 1 and out["errors"][0]["source"].endswith("2.eml")
+    assert out["errors"][0]["reason"]
+    assert p.returncode == 1
+    missing = run("import", "mbox", "--org", org["id"], str(tmp_path / "nope.mbox"), db=db, check=False)
+    assert json.loads(missing.stdout)["errors"][0]["reason"].startswith("not_found")

@@ -1,0 +1,290 @@
+#include "pipeline/ingest.hpp"
+
+#include <algorithm>
+
+#include "channels/email/mime.hpp"
+#include "pipeline/identify.hpp"
+#include "pipeline/threading.hpp"
+#include "services/common.hpp"
+#include "services/threads.hpp"
+
+namespace banxway::pipeline {
+namespace {
+
+// Work done before the transaction: parsing and blob writes (idempotent, content-addressed),
+// so the transaction holds the write lock only for row writes.
+struct Prepared {
+  email::ParsedEmail mail;
+  std::string raw_sha;
+  std::vector<std::string> attachment_shas;
+  size_t raw_size = 0;
+  std::string date;  // ISO-8601 UTC
+  ThreadingInput tin;
+};
+
+std::string address_json(const email::Address& a) {
+  return "{\"name\":" + (a.name.empty() ? std::string("null") : json::quote(a.name)) +
+         ",\"address\":" + json::quote(a.email) + "}";
+}
+
+std::string addresses_json(const std::vector<email::Address>& list) {
+  std::string j = "[";
+  for (size_t i = 0; i < list.size(); ++i) j += (i ? "," : "") + address_json(list[i]);
+  return j + "]";
+}
+
+std::string strings_json(const std::vector<std::string>& list) {
+  std::string j = "[";
+  for (size_t i = 0; i < list.size(); ++i) j += (i ? "," : "") + json::quote(list[i]);
+  return j + "]";
+}
+
+// The first 200 code points of the new text, on one line.
+std::string snippet_of(std::string_view text) {
+  std::string out;
+  size_t cps = 0;
+  bool space = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto ch = static_cast<unsigned char>(text[i]);
+    bool ws = ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t';
+    if (ws) {
+      space = !out.empty();
+      continue;
+    }
+    if ((ch & 0xC0) != 0x80) {
+      if (cps == 200) break;
+      ++cps;
+      if (space) {
+        out.push_back(' ');
+        space = false;
+      }
+    }
+    out.push_back(static_cast<char>(ch));
+  }
+  return out;
+}
+
+Result<Prepared> prepare(api::Ctx& ctx, std::string_view raw, const IngestOptions& opts) {
+  const auto& o = ctx.core().opts;
+  if (raw.size() > o.max_message_bytes)
+    return PayloadTooLarge("message is " + std::to_string(raw.size()) + " bytes; the limit is " +
+                           std::to_string(o.max_message_bytes));
+  email::ParseLimits limits;
+  limits.max_message_bytes = o.max_message_bytes;
+  limits.max_attachment_bytes = o.max_attachment_bytes;
+  Prepared p;
+  BX_ASSIGN_OR_RETURN(p.mail, email::parse_email(raw, limits));
+  p.raw_size = raw.size();
+  BX_ASSIGN_OR_RETURN(p.raw_sha, ctx.core().blobs->put(ctx.org(), raw));
+  for (const auto& a : p.mail.attachments) {
+    BX_ASSIGN_OR_RETURN(auto sha, ctx.core().blobs->put(ctx.org(), a.data));
+    p.attachment_shas.push_back(std::move(sha));
+  }
+  TimePoint when = p.mail.date ? *p.mail.date : opts.arrived_at.value_or(ctx.core().clock->now());
+  p.date = format_time(when);
+  p.tin.message_id = p.mail.message_id;
+  p.tin.in_reply_to = p.mail.in_reply_to;
+  p.tin.references = p.mail.references;
+  p.tin.thread_index = p.mail.thread_index;
+  p.tin.subject = p.mail.subject;
+  p.tin.date = p.date;
+  return p;
+}
+
+Result<std::optional<std::pair<std::string, std::string>>> find_duplicate(store::Conn& c,
+                                                                          api::Ctx& ctx,
+                                                                          const Prepared& p) {
+  Result<store::Rows> r = p.mail.message_id.empty()
+      ? c.query("SELECT id, thread_id FROM messages WHERE org_id = ? AND raw_sha256 = ? "
+                "AND message_id IS NULL LIMIT 1", {ctx.org(), p.raw_sha})
+      : c.query("SELECT id, thread_id FROM messages WHERE org_id = ? AND message_id = ?",
+                {ctx.org(), p.mail.message_id});
+  if (!r.ok()) return r.status();
+  if (r->empty()) return std::optional<std::pair<std::string, std::string>>();
+  return std::optional<std::pair<std::string, std::string>>({r->rows[0].str(0), r->rows[0].str(1)});
+}
+
+Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& opts,
+               IngestResult& out) {
+  const std::string& org = ctx.org();
+  BX_ASSIGN_OR_RETURN(auto dup, find_duplicate(c, ctx, p));
+  if (dup) {
+    out.duplicate = true;
+    out.message_id = dup->first;
+    out.thread_id = dup->second;
+    BX_ASSIGN_OR_RETURN(out.message_json, services::message_json(c, ctx, out.message_id));
+    return Status();
+  }
+  BX_ASSIGN_OR_RETURN(auto own, own_addresses(c, org));
+  const auto& m = p.mail;
+  bool outbound = m.from && own.count(m.from->email);
+  std::string direction = outbound ? "outbound" : "inbound";
+
+  // Identify every external party; the thread's contact is the sender of inbound mail, or the
+  // first external recipient of outbound mail.
+  std::optional<ContactRef> party;
+  auto identify = [&](const email::Address& a, bool candidate) -> Status {
+    if (a.email.empty() || own.count(a.email)) return Status();
+    BX_ASSIGN_OR_RETURN(auto ref, contact_for_email(c, ctx, a.email, a.name));
+    if (candidate && !party) party = ref;
+    return Status();
+  };
+  if (m.from) BX_RETURN_IF_ERROR(identify(*m.from, !outbound));
+  for (const auto& a : m.to) BX_RETURN_IF_ERROR(identify(a, outbound));
+  for (const auto& a : m.cc) BX_RETURN_IF_ERROR(identify(a, outbound));
+  if (party) p.tin.contact_id = party->contact_id;
+
+  BX_ASSIGN_OR_RETURN(ThreadDecision d, resolve_thread(c, org, p.tin));
+  out.reason = d.reason;
+  std::string thread_id;
+  if (d.thread_id) {
+    thread_id = *d.thread_id;
+    if (!d.merge_from.empty()) {
+      BX_RETURN_IF_ERROR(merge_threads(c, ctx, thread_id, d.merge_from));
+      out.merged = d.merge_from;
+    }
+  } else {
+    thread_id = ctx.new_id();
+    out.new_thread = true;
+    std::optional<std::string> subject;
+    if (!m.subject.empty()) subject = m.subject.substr(0, 998);
+    auto r = c.query(
+        "INSERT INTO threads (id, org_id, subject, subject_key, status, priority, customer_id, "
+        "contact_id, channels, tags, last_activity_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, 'open', 'normal', ?, ?, '[\"email\"]', '[]', ?, ?, ?)",
+        {thread_id, org, store::Value(subject), normalize_subject(m.subject),
+         party ? store::Value(party->customer_id) : store::Value(),
+         party ? store::Value(party->contact_id) : store::Value(), ctx.now(), p.date, ctx.now()});
+    if (!r.ok()) return r.status();
+  }
+  out.thread_id = thread_id;
+
+  std::string id = ctx.new_id();
+  out.message_id = id;
+  std::string snippet = snippet_of(m.new_text.empty() ? m.text : m.new_text);
+  std::optional<std::string> warnings;
+  if (!m.warnings.empty()) warnings = strings_json(m.warnings);
+  auto opt = [](const std::string& s) { return s.empty() ? store::Value() : store::Value(s); };
+  auto r = c.query(
+      "INSERT INTO messages (id, org_id, thread_id, channel, direction, contact_id, from_addr, "
+      "to_addrs, cc_addrs, subject, body_text, body_html, snippet, message_id, in_reply_to, refs, "
+      "status, sent_at, created_at, raw_sha256, warnings, channel_account_id) "
+      "VALUES (?, ?, ?, 'email', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {id, org, thread_id, direction,
+       outbound || !party ? store::Value() : store::Value(party->contact_id),
+       m.from ? store::Value(address_json(*m.from)) : store::Value(), addresses_json(m.to),
+       addresses_json(m.cc), opt(m.subject), m.text, opt(m.html), snippet, opt(m.message_id),
+       opt(m.in_reply_to), strings_json(m.references), outbound ? "sent" : "received", p.date,
+       p.date, p.raw_sha, store::Value(warnings), store::Value(opts.channel_account_id)});
+  if (!r.ok()) return r.status();
+
+  // Blobs first-seen rows, then the message's attachments.
+  auto blob_row = [&](const std::string& sha, size_t size, const std::string& type) -> Status {
+    auto b = c.query(
+        "INSERT INTO blobs (org_id, sha256, size, media_type, created_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (org_id, sha256) DO NOTHING",
+        {org, sha, static_cast<int64_t>(size), type, ctx.now()});
+    return b.status();
+  };
+  BX_RETURN_IF_ERROR(blob_row(p.raw_sha, p.raw_size, "message/rfc822"));
+  for (size_t i = 0; i < m.attachments.size(); ++i) {
+    const auto& a = m.attachments[i];
+    BX_RETURN_IF_ERROR(blob_row(p.attachment_shas[i], a.data.size(), a.media_type));
+    auto ar = c.query(
+        "INSERT INTO attachments (id, org_id, message_id, blob_sha256, filename, media_type, size, "
+        "content_id, is_inline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {ctx.new_id(), org, id, p.attachment_shas[i], opt(a.filename), a.media_type,
+         static_cast<int64_t>(a.data.size()), opt(a.content_id), a.is_inline, ctx.now()});
+    if (!ar.ok()) return ar.status();
+  }
+  BX_RETURN_IF_ERROR(record_refs(c, org, thread_id, id, p.tin, ctx.now()));
+
+  // Thread counters. Preview follows the newest message; an inbound reply reopens the thread.
+  auto t = c.query(
+      "UPDATE threads SET message_count = message_count + 1, unread_count = unread_count + ?, "
+      "preview = CASE WHEN last_message_at IS NULL OR last_message_at <= ? THEN ? ELSE preview END, "
+      "last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ? THEN ? "
+      "ELSE last_message_at END, "
+      "status = CASE WHEN ? = 1 AND status IN ('resolved','closed','snoozed') THEN 'open' ELSE status END, "
+      "last_activity_at = ?, updated_at = ? WHERE id = ? AND org_id = ?",
+      {outbound ? 0 : 1, p.date, snippet, p.date, p.date, outbound ? 0 : 1, ctx.now(), ctx.now(),
+       thread_id, org});
+  if (!t.ok()) return t.status();
+  BX_ASSIGN_OR_RETURN(auto ch, c.query("SELECT channels FROM threads WHERE id = ? AND org_id = ?",
+                                       {thread_id, org}));
+  if (!ch.empty() && ch[0].text(0).find("\"email\"") == std::string_view::npos) {
+    std::string chans(ch[0].text(0));
+    chans = chans.size() <= 2 ? "[\"email\"]" : chans.substr(0, chans.size() - 1) + ",\"email\"]";
+    auto u = c.query("UPDATE threads SET channels = ? WHERE id = ? AND org_id = ?",
+                     {chans, thread_id, org});
+    if (!u.ok()) return u.status();
+  }
+
+  BX_ASSIGN_OR_RETURN(out.message_json, services::message_json(c, ctx, id));
+  BX_ASSIGN_OR_RETURN(auto thread_json, services::thread_json(c, ctx, thread_id));
+  BX_RETURN_IF_ERROR(ctx.event(c, outbound ? "message.created" : "message.received", "message", id,
+                               thread_id, out.message_json));
+  BX_RETURN_IF_ERROR(ctx.event(c, out.new_thread ? "thread.created" : "thread.updated", "thread",
+                               thread_id, thread_id, thread_json));
+  return ctx.audit(c, "message", id);
+}
+
+}  // namespace
+
+Result<IngestResult> ingest_email(api::Ctx& ctx, std::string_view raw, const IngestOptions& opts) {
+  BX_ASSIGN_OR_RETURN(Prepared p, prepare(ctx, raw, opts));
+  IngestResult out;
+  out.warnings = p.mail.warnings;
+  BX_RETURN_IF_ERROR(ctx.db().transaction(
+      [&](store::Conn& c) -> Status { return persist(c, ctx, p, opts, out); }));
+  return out;
+}
+
+std::vector<Result<IngestResult>> ingest_email_batch(api::Ctx& ctx,
+                                                     const std::vector<std::string_view>& raws,
+                                                     size_t batch, const IngestOptions& opts) {
+  std::vector<Result<IngestResult>> results;
+  results.reserve(raws.size());
+  for (size_t start = 0; start < raws.size(); start += batch) {
+    size_t end = std::min(raws.size(), start + batch);
+    std::vector<Result<Prepared>> prepared;
+    for (size_t i = start; i < end; ++i) prepared.push_back(prepare(ctx, raws[i], opts));
+    std::vector<IngestResult> outs(end - start);
+    Status st = ctx.db().transaction([&](store::Conn& c) -> Status {
+      for (size_t i = 0; i < prepared.size(); ++i) {
+        if (!prepared[i].ok()) continue;
+        outs[i] = IngestResult{};
+        outs[i].warnings = prepared[i]->mail.warnings;
+        BX_RETURN_IF_ERROR(persist(c, ctx, *prepared[i], opts, outs[i]));
+      }
+      return Status();
+    });
+    if (st.ok()) {
+      for (size_t i = 0; i < prepared.size(); ++i) {
+        if (!prepared[i].ok())
+          results.emplace_back(prepared[i].status());
+        else
+          results.emplace_back(std::move(outs[i]));
+      }
+      continue;
+    }
+    // One bad message must not sink its batch: redo this batch one message per transaction.
+    for (size_t i = 0; i < prepared.size(); ++i) {
+      if (!prepared[i].ok()) {
+        results.emplace_back(prepared[i].status());
+        continue;
+      }
+      IngestResult one;
+      one.warnings = prepared[i]->mail.warnings;
+      Status s = ctx.db().transaction(
+          [&](store::Conn& c) -> Status { return persist(c, ctx, *prepared[i], opts, one); });
+      if (s.ok())
+        results.emplace_back(std::move(one));
+      else
+        results.emplace_back(s);
+    }
+  }
+  return results;
+}
+
+}  // namespace banxway::pipeline

@@ -1,0 +1,292 @@
+#include "pipeline/threading.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/crypto.hpp"
+#include "core/env.hpp"
+
+namespace banxway::pipeline {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool ieq_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+// Reply/forward markers as mail clients write them in various languages.
+constexpr std::string_view kAsciiPrefixes[] = {"re", "fw", "fwd", "aw", "wg", "sv", "rv", "tr",
+                                               "vs", "antw", "res", "enc", "rif", "odp", "ynt"};
+constexpr std::string_view kUnicodePrefixes[] = {"回复", "回覆", "答复", "转发", "轉寄", "Ответ"};
+
+// Removes one leading marker ("Re:", "RE[2]:", "回复：", "[list-tag]"); false if none.
+bool strip_one(std::string_view& s) {
+  s = trim(s);
+  if (s.starts_with("[")) {
+    auto close = s.find(']');
+    if (close != std::string_view::npos && close <= 64) {
+      s.remove_prefix(close + 1);
+      return true;
+    }
+  }
+  auto take_colon = [&](size_t pos) -> bool {
+    // Optional counter "[2]" or " (2)", optional space, then ':' or a full-width '：'.
+    size_t at = pos;
+    while (at < s.size() && s[at] == ' ') ++at;
+    if (at < s.size() && (s[at] == '[' || s[at] == '(')) pos = at;
+    if (pos < s.size() && (s[pos] == '[' || s[pos] == '(')) {
+      char close = s[pos] == '[' ? ']' : ')';
+      size_t q = pos + 1;
+      while (q < s.size() && std::isdigit(static_cast<unsigned char>(s[q]))) ++q;
+      if (q == pos + 1 || q >= s.size() || s[q] != close) return false;
+      pos = q + 1;
+    }
+    while (pos < s.size() && s[pos] == ' ') ++pos;
+    if (pos < s.size() && s[pos] == ':') {
+      s.remove_prefix(pos + 1);
+      return true;
+    }
+    if (s.substr(pos).starts_with("\xef\xbc\x9a")) {  // U+FF1A FULLWIDTH COLON
+      s.remove_prefix(pos + 3);
+      return true;
+    }
+    return false;
+  };
+  size_t word = 0;
+  while (word < s.size() && std::isalpha(static_cast<unsigned char>(s[word]))) ++word;
+  if (word > 0) {
+    for (std::string_view p : kAsciiPrefixes)
+      if (ieq_ascii(s.substr(0, word), p) && take_colon(word)) return true;
+  }
+  for (std::string_view p : kUnicodePrefixes)
+    if (s.starts_with(p) && take_colon(p.size())) return true;
+  return false;
+}
+
+std::string lower_ascii(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+// Follows merged_into so a reference to a thread merged away lands on the surviving thread.
+Result<std::optional<std::string>> live_thread(store::Conn& c, const std::string& org,
+                                               std::string id) {
+  for (int hops = 0; hops < 16; ++hops) {
+    BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT merged_into FROM threads WHERE id = ? AND org_id = ?",
+                                        {id, org}));
+    if (r.empty()) return std::optional<std::string>();
+    if (r[0].is_null(0)) return std::optional<std::string>(id);
+    id = r[0].str(0);
+  }
+  return std::optional<std::string>(id);
+}
+
+}  // namespace
+
+std::string normalize_subject(std::string_view subject) {
+  std::string_view s = subject;
+  for (int i = 0; i < 32 && strip_one(s); ++i) {
+  }
+  std::string out;
+  bool space = false;
+  for (char ch : trim(s)) {
+    if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out.push_back(' ');
+    space = false;
+    out.push_back(ch);
+  }
+  return lower_ascii(out);
+}
+
+std::string thread_index_key(std::string_view header) {
+  std::string raw;
+  std::string cleaned;
+  for (char c : header)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') cleaned.push_back(c);
+  if (!crypto::base64_decode(cleaned, &raw) || raw.size() < 22) return "";
+  return "thread-index:" + crypto::hex(raw.substr(0, 22));
+}
+
+std::string make_message_id(std::string_view thread_id, std::string_view domain) {
+  return "bx." + std::string(thread_id) + "." + crypto::hex(crypto::random_bytes(8)) + "@" +
+         std::string(domain.empty() ? "banxway.invalid" : domain);
+}
+
+std::optional<std::string> thread_of_own_message_id(std::string_view id) {
+  if (!id.starts_with("bx.") || id.size() < 3 + 36 + 1) return std::nullopt;
+  std::string_view uuid = id.substr(3, 36);
+  if (!is_uuid(uuid) || id[39] != '.') return std::nullopt;
+  return lower_ascii(uuid);
+}
+
+Result<ThreadDecision> resolve_thread(store::Conn& c, const std::string& org,
+                                      const ThreadingInput& in, const ThreadingOptions& opts) {
+  // Candidate ids in order of strength.
+  struct Candidate {
+    std::string ref;
+    const char* reason;
+    bool header;  // from Message-ID / In-Reply-To / References (can merge threads)
+  };
+  std::vector<Candidate> cands;
+  if (!in.message_id.empty()) cands.push_back({in.message_id, "message-id", true});
+  if (!in.in_reply_to.empty()) cands.push_back({in.in_reply_to, "in-reply-to", true});
+  for (auto it = in.references.rbegin(); it != in.references.rend(); ++it)
+    cands.push_back({*it, "references", true});
+  std::string ti = thread_index_key(in.thread_index);
+  if (!ti.empty()) cands.push_back({ti, "thread-index", false});
+
+  std::map<std::string, std::string> found;  // ref -> thread
+  for (size_t i = 0; i < cands.size(); i += 100) {
+    std::string sql = "SELECT ref, thread_id FROM message_refs WHERE org_id = ? AND ref IN (";
+    std::vector<store::Value> args{org};
+    for (size_t j = i; j < std::min(cands.size(), i + 100); ++j) {
+      sql += j == i ? "?" : ",?";
+      args.emplace_back(cands[j].ref);
+    }
+    sql += ")";
+    BX_ASSIGN_OR_RETURN(auto rows, c.query(sql, args));
+    for (const auto& r : rows) found[r.str(0)] = r.str(1);
+  }
+
+  ThreadDecision d;
+  std::set<std::string> header_threads;
+  for (const auto& cand : cands) {
+    std::optional<std::string> t;
+    const char* reason = cand.reason;
+    if (auto f = found.find(cand.ref); f != found.end()) {
+      BX_ASSIGN_OR_RETURN(t, live_thread(c, org, f->second));
+    } else if (cand.header) {
+      // banxway's own ids name their thread even when the sent message's ref row is missing.
+      if (auto own = thread_of_own_message_id(cand.ref)) {
+        BX_ASSIGN_OR_RETURN(t, live_thread(c, org, *own));
+        reason = "own-id";
+      }
+    }
+    if (!t) continue;
+    if (cand.header) header_threads.insert(*t);
+    if (!d.thread_id) {
+      d.thread_id = *t;
+      d.reason = reason;
+    }
+  }
+  if (d.thread_id) {
+    for (const auto& t : header_threads)
+      if (t != *d.thread_id) d.merge_from.push_back(t);
+    return d;
+  }
+
+  // Subject fallback: same external contact, same normalized subject, recent enough. Reached
+  // only when no reference resolved, so no reference points elsewhere.
+  std::string key = normalize_subject(in.subject);
+  TimePoint when;
+  if (in.contact_id && !key.empty() && parse_time(in.date, &when)) {
+    auto window = std::chrono::hours(24 * opts.subject_window_days);
+    BX_ASSIGN_OR_RETURN(
+        auto rows,
+        c.query("SELECT id FROM threads WHERE org_id = ? AND contact_id = ? AND subject_key = ? "
+                "AND merged_into IS NULL AND last_activity_at >= ? AND created_at <= ? "
+                "ORDER BY last_activity_at DESC, id DESC LIMIT 1",
+                {org, *in.contact_id, key, format_time(when - window), format_time(when + window)}));
+    if (!rows.empty()) {
+      d.thread_id = rows[0].str(0);
+      d.reason = "subject";
+      return d;
+    }
+  }
+  d.reason = "new";
+  return d;
+}
+
+Status record_refs(store::Conn& c, const std::string& org, const std::string& thread_id,
+                   const std::string& message_row_id, const ThreadingInput& in,
+                   const std::string& now) {
+  if (!in.message_id.empty()) {
+    // A ghost left by an earlier reply becomes the real message.
+    auto r = c.query(
+        "INSERT INTO message_refs (org_id, ref, message_id, thread_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, ref) DO UPDATE SET "
+        "message_id = excluded.message_id, thread_id = excluded.thread_id",
+        {org, in.message_id, message_row_id, thread_id, now});
+    if (!r.ok()) return r.status();
+  }
+  std::vector<std::string> ghosts(in.references.begin(), in.references.end());
+  if (!in.in_reply_to.empty()) ghosts.push_back(in.in_reply_to);
+  std::string ti = thread_index_key(in.thread_index);
+  if (!ti.empty()) ghosts.push_back(ti);
+  for (const auto& g : ghosts) {
+    if (g == in.message_id) continue;
+    auto r = c.query(
+        "INSERT INTO message_refs (org_id, ref, message_id, thread_id, created_at) "
+        "VALUES (?, ?, NULL, ?, ?) ON CONFLICT (org_id, ref) DO NOTHING",
+        {org, g, thread_id, now});
+    if (!r.ok()) return r.status();
+  }
+  return Status();
+}
+
+Status merge_threads(store::Conn& c, api::Ctx& ctx, const std::string& target,
+                     const std::vector<std::string>& sources) {
+  const std::string& org = ctx.org();
+  for (const auto& src : sources) {
+    if (src == target) continue;
+    for (const char* sql : {
+             "UPDATE messages SET thread_id = ? WHERE org_id = ? AND thread_id = ?",
+             "UPDATE message_refs SET thread_id = ? WHERE org_id = ? AND thread_id = ?",
+             "UPDATE actions SET thread_id = ? WHERE org_id = ? AND thread_id = ?",
+         }) {
+      auto r = c.query(sql, {target, org, src});
+      if (!r.ok()) return r.status();
+    }
+    auto r = c.query(
+        "INSERT INTO thread_tags (org_id, thread_id, tag_id) SELECT org_id, ?, tag_id "
+        "FROM thread_tags WHERE org_id = ? AND thread_id = ? ON CONFLICT DO NOTHING",
+        {target, org, src});
+    if (!r.ok()) return r.status();
+    r = c.query("DELETE FROM thread_tags WHERE org_id = ? AND thread_id = ?", {org, src});
+    if (!r.ok()) return r.status();
+    r = c.query(
+        "UPDATE threads SET merged_into = ?, status = 'closed', message_count = 0, "
+        "unread_count = 0, tags = '[]', updated_at = ? WHERE id = ? AND org_id = ?",
+        {target, ctx.now(), src, org});
+    if (!r.ok()) return r.status();
+  }
+  // The survivor's counters and tags, from what it now holds.
+  auto r = c.query(
+      "UPDATE threads SET "
+      "message_count = (SELECT COUNT(*) FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note'), "
+      "last_message_at = (SELECT MAX(created_at) FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note'), "
+      "updated_at = ?, last_activity_at = ? WHERE id = ? AND org_id = ?",
+      {org, target, org, target, ctx.now(), ctx.now(), target, org});
+  if (!r.ok()) return r.status();
+  BX_ASSIGN_OR_RETURN(auto tags, c.query("SELECT g.name FROM thread_tags tt JOIN tags g ON g.id = tt.tag_id "
+                                         "WHERE tt.org_id = ? AND tt.thread_id = ? ORDER BY g.name",
+                                         {org, target}));
+  std::string tj = "[";
+  for (size_t i = 0; i < tags.size(); ++i) tj += (i ? "," : "") + json::quote(tags[i].text(0));
+  tj += "]";
+  r = c.query("UPDATE threads SET tags = ? WHERE id = ? AND org_id = ?", {tj, target, org});
+  if (!r.ok()) return r.status();
+  for (const auto& src : sources) {
+    if (src == target) continue;
+    std::string data = "{\"thread_id\":" + json::quote(target) + ",\"merged_thread_id\":" +
+                       json::quote(src) + "}";
+    BX_RETURN_IF_ERROR(ctx.event(c, "thread.merged", "thread", src, target, data));
+  }
+  return Status();
+}
+
+}  // namespace banxway::pipeline
