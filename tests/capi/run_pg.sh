@@ -9,6 +9,6 @@ if [ -z "${BANXWAY_TEST_PG_URL:-}" ]; then
   echo "no PostgreSQL configured (BANXWAY_TEST_PG_URL): skipped"; exit 77
 fi
 db="bxcapi_$$_$(date +%s)"
-psql -q "$BANXWAY_TEST_PG_URL" -c "CREATE DATABASE $db" >/dev/null
+psql -q "$BANXWAY_TEST_PG_URL" -c "CREATE DATABASE $db TEMPLATE template0" >/dev/null
 base=${BANXWAY_TEST_PG_URL%/*}
 BANXWAY_CAPI_DB="$base/$db" exec "$prog"

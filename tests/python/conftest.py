@@ -40,7 +40,7 @@ def pg_url():
         pytest.skip("BANXWAY_TEST_PG_URL is not set")
     name = f"bx_pytest_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
-        _psql(base, f"CREATE DATABASE {name}")
+        _psql(base, f"CREATE DATABASE {name} TEMPLATE template0")
     except subprocess.CalledProcessError as e:
         pytest.fail(f"cannot create database {name}: {e.stderr.decode(errors='replace')}")
     yield _with_database(base, name)

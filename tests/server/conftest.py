@@ -32,7 +32,7 @@ class PgDatabase:
     def __init__(self, admin_url):
         self.admin_url = admin_url
         self.name = "bx_server_" + uuid.uuid4().hex[:12]
-        _psql(admin_url, 'CREATE DATABASE "%s"' % self.name)
+        _psql(admin_url, 'CREATE DATABASE "%s" TEMPLATE template0' % self.name)
         u = urllib.parse.urlparse(admin_url)
         self.url = urllib.parse.urlunparse(u._replace(path="/" + self.name))
 

@@ -54,7 +54,9 @@ std::string fresh_database_url(const std::string& backend) {
     throw std::runtime_error("cannot reach test PostgreSQL at " + std::string(base) + ": " + msg);
   }
   std::string name = unique_name();
-  PGresult* r = PQexec(c, ("CREATE DATABASE " + name).c_str());
+  // template0 accepts no connections, so concurrent CREATE DATABASEs never find their template
+  // "being accessed by other users" (template1 may be, by a parallel test creating its own).
+  PGresult* r = PQexec(c, ("CREATE DATABASE " + name + " TEMPLATE template0").c_str());
   bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
   std::string err = PQerrorMessage(c);
   PQclear(r);

@@ -99,7 +99,10 @@ class TextOut {
 
   size_t size() const { return out_.size(); }
   std::string_view since(size_t pos) const { return std::string_view(out_).substr(pos); }
-  void append_inline(std::string_view s) { put(s); }
+  void append_inline(std::string_view s) {
+    space_ = true;
+    put(s);
+  }
 
   int quote = 0;   // blockquote depth: lines get "> " per level
   int indent = 0;  // list nesting
@@ -133,7 +136,11 @@ class TextOut {
     if (pending_ == 0) return;
     if (!out_.empty()) {
       if (!line_start_) out_ += '\n';
-      if (pending_ >= 2) out_ += '\n';
+      if (pending_ >= 2) {
+        // A blank line inside a quote stays part of the quote (">"), as mail clients write it.
+        for (int q = 0; q < std::min(quote, line_quote_); ++q) out_ += q ? " >" : ">";
+        out_ += '\n';
+      }
       line_start_ = true;
     }
     pending_ = 0;
@@ -141,6 +148,7 @@ class TextOut {
   }
 
   void start_line() {
+    line_quote_ = quote;
     for (int q = 0; q < quote; ++q) out_ += "> ";
     for (int k = 1; k < indent; ++k) out_ += "  ";
     line_start_ = false;
@@ -159,6 +167,7 @@ class TextOut {
 
   std::string out_;
   int pending_ = 0;
+  int line_quote_ = 0;  // quote depth of the last line started
   bool line_start_ = true;
   bool space_ = false;
 };

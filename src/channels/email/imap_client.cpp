@@ -768,8 +768,9 @@ struct ImapClient::Impl {
     if (!ok) return Internal("imap: out of memory");
     clist* raw = nullptr;
     int r = mailimap_uid_fetch(session, set, ft.get(), &raw);
-    FetchListPtr list(raw);
+    // On a NO libetpan frees the list itself but leaves the pointer set: adopt it only on success.
     if (r != MAILIMAP_NO_ERROR) return fail(r, "UID FETCH");
+    FetchListPtr list(raw);
     std::vector<MsgAtt> out;
     if (list) {
       out.reserve(clist_count(list.get()));
@@ -998,7 +999,11 @@ Result<bool> ImapClient::idle(std::chrono::seconds wait) {
       int left = ms_until(round_end);
       int pr = ::poll(p, 2, left);
       if (pr < 0 && errno == EINTR) continue;
-      if (pr < 0) return imap_error(ImapErrorKind::unreachable, std::string("poll: ") + std::strerror(errno));
+      if (pr < 0) {
+        std::string why = std::string("poll: ") + std::strerror(errno);
+        d.drop_stream();  // still inside IDLE: the session cannot be reused
+        return imap_error(ImapErrorKind::unreachable, why);
+      }
       if (pr == 0) break;  // round over
       if (p[1].revents & POLLIN) stopped = true;
       if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) woke = true;

@@ -211,6 +211,8 @@ class Walker {
       drop_warning(a.filename, d.total, cap < limits_.max_attachment_bytes);
       return;
     }
+    if (type == "message/rfc822" || type == "message/global")
+      a.filename = eml_filename(subject_of(d.bytes), GMIME_OBJECT(part));
     std::string why;
     a.media_type = choose_media_type(type, sniff_media_type(d.bytes), &why);
     if (!why.empty()) w_.add(why + " (" + name_for_warning(a.filename) + ")");
@@ -227,16 +229,9 @@ class Walker {
     Attachment a;
     a.declared_type = media_type_of(obj);
     a.media_type = "message/rfc822";
-    const char* subject = inner ? g_mime_message_get_subject(inner) : nullptr;
-    std::string name = clean_line(subject ? subject : "");
-    if (name.empty()) {
-      const char* declared = g_mime_object_get_content_disposition_parameter(obj, "filename");
-      if (!declared) declared = g_mime_object_get_content_type_parameter(obj, "name");
-      name = declared ? declared : "message";
-    }
-    truncate_utf8(name, 240);
-    if (!name.ends_with(".eml")) name += ".eml";
-    a.filename = sanitize_filename(name);
+    const char* subject = inner ? g_mime_object_get_header(GMIME_OBJECT(inner), "Subject") : nullptr;
+    std::string name = eml_filename(subject ? subject : "", obj);
+    a.filename = std::move(name);
     a.content_id = clean_content_id(header_or_empty(obj, "Content-Id"));
     a.is_inline = lower(g_mime_object_get_disposition(obj)) == "inline";
     if (inner) {
@@ -254,6 +249,37 @@ class Walker {
     }
     attachment_bytes_ += a.data.size();
     out_.attachments.push_back(std::move(a));
+  }
+
+  // An attached message is named after its subject ("Booking 123.eml"), else as declared.
+  static std::string eml_filename(std::string subject, GMimeObject* obj) {
+    std::string name = clean_line(subject);
+    // A subject is not a path: "Booking 1/2" must keep both halves in the file name.
+    std::replace(name.begin(), name.end(), '/', ' ');
+    std::replace(name.begin(), name.end(), '\\', ' ');
+    if (name.empty()) {
+      const char* declared = GMIME_IS_PART(obj) ? g_mime_part_get_filename(GMIME_PART(obj)) : nullptr;
+      if (!declared) declared = g_mime_object_get_content_disposition_parameter(obj, "filename");
+      if (!declared) declared = g_mime_object_get_content_type_parameter(obj, "name");
+      name = declared ? declared : "message";
+    }
+    truncate_utf8(name, 240);
+    if (!name.ends_with(".eml")) name += ".eml";
+    return sanitize_filename(name);
+  }
+
+  // The Subject of a message held as bytes (GMime keeps a transfer-encoded message/rfc822 as
+  // a leaf part); only the header block is parsed.
+  static std::string subject_of(std::string_view data) {
+    size_t end = data.find("\n\n");
+    const size_t crlf = data.find("\r\n\r\n");
+    if (crlf != std::string_view::npos && (end == std::string_view::npos || crlf < end)) end = crlf;
+    if (end == std::string_view::npos || end > (256u << 10)) return {};
+    GObj<GMimeStream> s(g_mime_stream_mem_new_with_buffer(data.data(), end + 1));
+    GObj<GMimeParser> p(g_mime_parser_new_with_stream(s.get()));
+    GObj<GMimeMessage> m(g_mime_parser_construct_message(p.get(), nullptr));
+    const char* subject = m ? g_mime_object_get_header(GMIME_OBJECT(m.get()), "Subject") : nullptr;
+    return subject ? subject : "";
   }
 
   static std::string header_or_empty(GMimeObject* obj, const char* name) {
@@ -365,8 +391,13 @@ Result<ParsedEmail> parse_impl(std::string_view raw, const ParseLimits& limits,
   g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
   GObj<GMimeMessage> msg(g_mime_parser_construct_message(parser.get(), opts.get()));
   if (!msg) return InvalidArgument("not an email message: no header block could be parsed");
-  GMimeHeaderList* headers = g_mime_object_get_header_list(GMIME_OBJECT(msg.get()));
-  if (!headers || g_mime_header_list_get_count(headers) == 0)
+  // GMime files Content-* fields under the body part, so a message with only those is fine.
+  auto field_count = [](GMimeObject* o) {
+    GMimeHeaderList* h = o ? g_mime_object_get_header_list(o) : nullptr;
+    return h ? g_mime_header_list_get_count(h) : 0;
+  };
+  if (field_count(GMIME_OBJECT(msg.get())) == 0 &&
+      field_count(g_mime_message_get_mime_part(msg.get())) == 0)
     return InvalidArgument("not an email message: no header fields");
 
   ParsedEmail out;
@@ -392,8 +423,7 @@ Result<ParsedEmail> parse_impl(std::string_view raw, const ParseLimits& limits,
   }
   if (need_text) out.text = std::move(derived);
   trim_text(out.text);
-  truncate_utf8(out.text, limits.max_text_bytes);
-  truncate_utf8(out.html, limits.max_text_bytes * 2);  // sanitizing may add escapes
+  truncate_utf8(out.text, limits.max_text_bytes);  // links spelled out can lengthen it
 
   // An image the HTML shows by cid is part of the body even if declared an attachment.
   for (auto& a : out.attachments) {

@@ -47,6 +47,12 @@ std::pair<int, bool> match_boundary(std::string_view line, const std::vector<Fra
   return {-1, false};
 }
 
+// Is the field starting `f` (colon at `colon`) named `name`? White space before ':' is allowed.
+bool is_field(std::string_view f, size_t colon, std::string_view name) {
+  return colon >= name.size() && g_ascii_strncasecmp(f.data(), name.data(), name.size()) == 0 &&
+         only_lwsp(f.substr(name.size(), colon - name.size()));
+}
+
 // Media type and boundary parameter from an unfolded Content-Type value.
 void parse_content_type(std::string_view v, std::string* media, std::string* boundary) {
   size_t i = 0;
@@ -109,6 +115,7 @@ Prescan prescan(std::string_view raw, const ParseLimits& limits) {
   bool in_field = false;
   std::string ct_value;  // first Content-Type of the current block (bounded)
   bool have_ct = false;
+  bool encoded = false;  // Content-Transfer-Encoding base64/qp/uuencode: GMime keeps a leaf
 
   auto finish_field = [&] {
     if (!in_field) return;
@@ -135,11 +142,16 @@ Prescan prescan(std::string_view raw, const ParseLimits& limits) {
     block_bytes += size;
     total_header_bytes += size;
     const size_t colon = f.find(':');
-    if (!have_ct && colon != std::string_view::npos &&
-        g_ascii_strncasecmp(f.data(), "content-type", 12) == 0 &&
-        only_lwsp(f.substr(12, colon - 12))) {
+    if (colon == std::string_view::npos) return;
+    const std::string_view value = f.substr(colon + 1, std::min(kMaxContentTypeScan, size - colon - 1));
+    if (!have_ct && is_field(f, colon, "content-type")) {
       have_ct = true;
-      ct_value.assign(f.substr(colon + 1, std::min(kMaxContentTypeScan, size - colon - 1)));
+      ct_value.assign(value);
+    } else if (is_field(f, colon, "content-transfer-encoding")) {
+      std::string v;
+      for (char c : value)
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') v += static_cast<char>(g_ascii_tolower(c));
+      encoded = v == "base64" || v == "quoted-printable" || v.find("uue") != std::string::npos;
     }
   };
   auto start_entity = [&](int depth) {
@@ -147,6 +159,7 @@ Prescan prescan(std::string_view raw, const ParseLimits& limits) {
     entity_depth = depth;
     block_bytes = 0;
     have_ct = false;
+    encoded = false;
     ct_value.clear();
   };
   auto too_deep = [&](size_t from) {
@@ -189,7 +202,7 @@ Prescan prescan(std::string_view raw, const ParseLimits& limits) {
       if (media.starts_with("multipart/") && !boundary.empty()) {
         frames.push_back({boundary, entity_depth});
         state = State::body;
-      } else if (media == "message/rfc822" || media == "message/global") {
+      } else if ((media == "message/rfc822" || media == "message/global") && !encoded) {
         ++parts;
         if (parts > limits.max_parts) {
           drops.emplace_back(pos, raw.size());

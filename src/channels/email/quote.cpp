@@ -123,7 +123,8 @@ bool attribution_text(std::string_view s) {
     return true;
   if (l.starts_with("em ") && l.ends_with("escreveu:")) return true;
   if (l.starts_with("il ") && l.ends_with("ha scritto:")) return true;
-  if (l.starts_with("op ") && ends_with_any(l, {"schreef:", "geschreven:"})) return true;
+  if (l.starts_with("op ") && l.ends_with(":") && l.find("schreef") != std::string::npos)
+    return true;
   if (l.starts_with("den ") && l.ends_with(":") && l.find("skrev") != std::string::npos)
     return true;
   return ends_with_any(l, {"写道：", "写道:", "寫道：", "寫道:"});
@@ -141,6 +142,13 @@ size_t attribution(const std::vector<std::string_view>& lines, size_t i) {
   if (quoted(lines[i]) || blank(lines[i])) return 0;
   std::string joined(trim(lines[i]));
   if (attribution_text(joined)) return 1;
+  // Gmail in several locales: "2017-11-20 21:32 GMT+02:00 Robert <rob@x.org>:" with no verb;
+  // only taken as an attribution when a quote follows.
+  if (joined.size() <= kMaxAttributionBytes && joined.ends_with(">:") &&
+      joined.find('@') != std::string::npos) {
+    for (size_t k = i + 1; k < lines.size(); ++k)
+      if (!blank(lines[k])) return quoted(lines[k]) ? 1 : 0;
+  }
   if (!attribution_start(joined)) return 0;
   for (size_t k = i + 1; k < lines.size() && k <= i + 2; ++k) {
     if (blank(lines[k]) || quoted(lines[k])) return 0;
@@ -177,6 +185,27 @@ bool mobile_footer(std::string_view line) {
       "verzonden vanaf mijn ",  "发自我的",                "從我的 iphone 傳送"};
   return l.size() < 120 && std::any_of(kFooters.begin(), kFooters.end(),
                                        [&](auto f) { return l.starts_with(f); });
+}
+
+// Mailing-list boilerplate at the very end ("----\nTo unsubscribe, e-mail: ..."): a rule line
+// followed by a few lines that mention unsubscribing. It is neither new text nor a signature.
+void drop_list_footer(std::vector<std::string_view>& kept) {
+  size_t nonblank = 0;
+  bool unsubscribe = false;
+  for (size_t i = kept.size(); i-- > 0 && nonblank <= 8;) {
+    const std::string_view t = trim(kept[i]);
+    if (t.empty()) continue;
+    if (t.size() >= 20 && t.find_first_not_of(t[0]) == std::string_view::npos &&
+        (t[0] == '-' || t[0] == '_' || t[0] == '=')) {
+      if (unsubscribe && nonblank > 0) {
+        kept.resize(i);
+        while (!kept.empty() && blank(kept.back())) kept.pop_back();
+      }
+      return;
+    }
+    ++nonblank;
+    if (lower_ascii(t).find("unsubscribe") != std::string::npos) unsubscribe = true;
+  }
 }
 
 std::string join(const std::vector<std::string_view>& lines, size_t from, size_t to) {
@@ -237,6 +266,7 @@ ReplySplit split_reply(std::string_view text) {
     kept.push_back(lines[i]);
   }
   while (!kept.empty() && blank(kept.back())) kept.pop_back();
+  drop_list_footer(kept);
 
   // 2. Signature: the first "-- " line with a plausible amount after it, else a mobile
   // footer among the last lines.

@@ -1,0 +1,119 @@
+// parse_email() throughput over the shared mail corpus: every message of mbox/*.mbox (and,
+// separately, the hard MIME cases of eml/**.eml), parsed over and over. Reports messages/s
+// (items_per_second) and MB/s (bytes_per_second).
+//
+//   bench_mime_parse [--corpus DIR] [benchmark flags]      (DIR defaults to $BANXWAY_CORPUS)
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "channels/email/mime.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> g_mbox, g_eml;
+size_t g_mbox_bytes = 0, g_eml_bytes = 0;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// mbox: a "From " line at the start or after a blank line opens a message; ">From " unescaped.
+void split_mbox(const std::string& data, std::vector<std::string>& out) {
+  std::string cur;
+  bool have = false, prev_blank = true;
+  for (size_t pos = 0; pos < data.size();) {
+    const size_t nl = data.find('\n', pos);
+    const size_t end = nl == std::string::npos ? data.size() : nl + 1;
+    std::string_view line(data.data() + pos, end - pos);
+    pos = end;
+    if (prev_blank && line.starts_with("From ")) {
+      if (have) out.push_back(std::move(cur));
+      cur.clear();
+      have = true;
+      prev_blank = false;
+      continue;
+    }
+    prev_blank = line == "\n" || line == "\r\n";
+    size_t gt = 0;
+    while (gt < line.size() && line[gt] == '>') ++gt;
+    if (gt > 0 && line.substr(gt).starts_with("From ")) line.remove_prefix(1);
+    cur.append(line);
+  }
+  if (have) out.push_back(std::move(cur));
+}
+
+void parse_all(benchmark::State& state, const std::vector<std::string>& msgs, size_t bytes) {
+  if (msgs.empty()) {
+    state.SkipWithError("no messages in the corpus");
+    return;
+  }
+  size_t failed = 0;
+  for (auto _ : state) {
+    for (const auto& raw : msgs) {
+      auto r = banxway::email::parse_email(raw);
+      if (!r.ok()) ++failed;
+      benchmark::DoNotOptimize(r);
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * msgs.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  state.counters["messages"] = static_cast<double>(msgs.size());
+  state.counters["rejected"] = static_cast<double>(failed) / static_cast<double>(state.iterations());
+}
+
+void BM_ParseMboxCorpus(benchmark::State& state) { parse_all(state, g_mbox, g_mbox_bytes); }
+BENCHMARK(BM_ParseMboxCorpus)->Unit(benchmark::kMillisecond);
+
+void BM_ParseEmlCorpus(benchmark::State& state) { parse_all(state, g_eml, g_eml_bytes); }
+BENCHMARK(BM_ParseEmlCorpus)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string corpus;
+  if (const char* env = std::getenv("BANXWAY_CORPUS")) corpus = env;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--corpus") == 0 && i + 1 < argc) {
+      corpus = argv[++i];
+      continue;
+    }
+    args.push_back(argv[i]);
+  }
+  if (corpus.empty() || !fs::is_directory(fs::path(corpus) / "mbox")) {
+    std::fprintf(stderr,
+                 "bench_mime_parse: no corpus (set BANXWAY_CORPUS or pass --corpus DIR holding "
+                 "mbox/ and eml/); nothing to measure\n");
+    return 0;
+  }
+  for (const auto& e : fs::directory_iterator(fs::path(corpus) / "mbox"))
+    if (e.path().extension() == ".mbox") split_mbox(read_file(e.path()), g_mbox);
+  if (fs::is_directory(fs::path(corpus) / "eml"))
+    for (const auto& e : fs::recursive_directory_iterator(fs::path(corpus) / "eml"))
+      if (e.is_regular_file() && e.path().extension() == ".eml") g_eml.push_back(read_file(e.path()));
+  for (const auto& m : g_mbox) g_mbox_bytes += m.size();
+  for (const auto& m : g_eml) g_eml_bytes += m.size();
+  std::fprintf(stderr, "bench_mime_parse: %zu mbox messages (%zu bytes), %zu eml files (%zu bytes)\n",
+               g_mbox.size(), g_mbox_bytes, g_eml.size(), g_eml_bytes);
+
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
