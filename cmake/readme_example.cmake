@@ -1,0 +1,16 @@
+# Writes the first fenced block of language LANG in README (a ```LANG ... ``` block) to OUT,
+# so the README's examples are compiled and run as tests exactly as written.
+function(bx_readme_example readme lang out)
+  file(READ ${readme} text)
+  string(FIND "${text}" "```${lang}\n" start)
+  if(start EQUAL -1)
+    message(FATAL_ERROR "README has no ```${lang} block")
+  endif()
+  string(LENGTH "```${lang}\n" fence)
+  math(EXPR start "${start} + ${fence}")
+  string(SUBSTRING "${text}" ${start} -1 rest)
+  string(FIND "${rest}" "```" stop)
+  string(SUBSTRING "${rest}" 0 ${stop} code)
+  file(WRITE ${out}.tmp "${code}")
+  file(COPY_FILE ${out}.tmp ${out} ONLY_IF_DIFFERENT)
+endfunction()
