@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "channels/email/mailbox_files.hpp"
 #include "channels/email/mime.hpp"
 
 namespace {
@@ -29,31 +30,6 @@ std::string read_file(const fs::path& p) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// mbox: a "From " line at the start or after a blank line opens a message; ">From " unescaped.
-void split_mbox(const std::string& data, std::vector<std::string>& out) {
-  std::string cur;
-  bool have = false, prev_blank = true;
-  for (size_t pos = 0; pos < data.size();) {
-    const size_t nl = data.find('\n', pos);
-    const size_t end = nl == std::string::npos ? data.size() : nl + 1;
-    std::string_view line(data.data() + pos, end - pos);
-    pos = end;
-    if (prev_blank && line.starts_with("From ")) {
-      if (have) out.push_back(std::move(cur));
-      cur.clear();
-      have = true;
-      prev_blank = false;
-      continue;
-    }
-    prev_blank = line == "\n" || line == "\r\n";
-    size_t gt = 0;
-    while (gt < line.size() && line[gt] == '>') ++gt;
-    if (gt > 0 && line.substr(gt).starts_with("From ")) line.remove_prefix(1);
-    cur.append(line);
-  }
-  if (have) out.push_back(std::move(cur));
 }
 
 void parse_all(benchmark::State& state, const std::vector<std::string>& msgs, size_t bytes) {
@@ -72,7 +48,8 @@ void parse_all(benchmark::State& state, const std::vector<std::string>& msgs, si
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * msgs.size()));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
   state.counters["messages"] = static_cast<double>(msgs.size());
-  state.counters["rejected"] = static_cast<double>(failed) / static_cast<double>(state.iterations());
+  state.counters["rejected"] =
+      static_cast<double>(failed) / static_cast<double>(state.iterations());
 }
 
 void BM_ParseMboxCorpus(benchmark::State& state) { parse_all(state, g_mbox, g_mbox_bytes); }
@@ -101,13 +78,19 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const auto& e : fs::directory_iterator(fs::path(corpus) / "mbox"))
-    if (e.path().extension() == ".mbox") split_mbox(read_file(e.path()), g_mbox);
+    if (e.path().extension() == ".mbox")
+      (void)banxway::email::for_each_mbox_message(e.path().string(), [](std::string&& raw, size_t) {
+        g_mbox.push_back(std::move(raw));
+        return true;
+      });
   if (fs::is_directory(fs::path(corpus) / "eml"))
     for (const auto& e : fs::recursive_directory_iterator(fs::path(corpus) / "eml"))
-      if (e.is_regular_file() && e.path().extension() == ".eml") g_eml.push_back(read_file(e.path()));
+      if (e.is_regular_file() && e.path().extension() == ".eml")
+        g_eml.push_back(read_file(e.path()));
   for (const auto& m : g_mbox) g_mbox_bytes += m.size();
   for (const auto& m : g_eml) g_eml_bytes += m.size();
-  std::fprintf(stderr, "bench_mime_parse: %zu mbox messages (%zu bytes), %zu eml files (%zu bytes)\n",
+  std::fprintf(stderr,
+               "bench_mime_parse: %zu mbox messages (%zu bytes), %zu eml files (%zu bytes)\n",
                g_mbox.size(), g_mbox_bytes, g_eml.size(), g_eml_bytes);
 
   int n = static_cast<int>(args.size());

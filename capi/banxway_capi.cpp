@@ -175,6 +175,38 @@ int banxway_bootstrap(char** result_json, banxway_engine* engine, const char* or
   });
 }
 
+int banxway_start(banxway_engine* engine, int workers) {
+  if (!engine) return fail(banxway::InvalidArgument("engine is NULL"), nullptr);
+  return guarded(nullptr, [&]() -> int {
+    auto st = engine->engine->start(workers);
+    if (!st.ok()) return fail(st, nullptr);
+    g_last_error.clear();
+    return BANXWAY_OK;
+  });
+}
+
+void banxway_stop(banxway_engine* engine) {
+  if (!engine) return;
+  try {
+    engine->engine->stop();
+  } catch (...) {
+  }
+}
+
+int banxway_run_pending(int* ran, banxway_engine* engine, int max) {
+  if (!ran) return fail(banxway::InvalidArgument("ran is NULL"), nullptr);
+  *ran = 0;
+  if (!engine) return fail(banxway::InvalidArgument("engine is NULL"), nullptr);
+  if (max < 1) return fail(banxway::InvalidArgument("max: expected at least 1"), nullptr);
+  return guarded(nullptr, [&]() -> int {
+    auto r = engine->engine->run_pending(max);
+    if (!r.ok()) return fail(r.status(), nullptr);
+    *ran = *r;
+    g_last_error.clear();
+    return BANXWAY_OK;
+  });
+}
+
 const char* banxway_error_last(void) { return g_last_error.c_str(); }
 
 void banxway_free(void* ptr) { std::free(ptr); }

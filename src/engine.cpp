@@ -34,7 +34,10 @@ std::optional<Role> role_from_name(std::string_view s) noexcept {
 const char* version() noexcept { return BANXWAY_VERSION_STRING; }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::~Engine() = default;
+// Workers run handlers against this engine's storage: they must be joined before it goes.
+Engine::~Engine() {
+  if (impl_ && impl_->jobs) impl_->jobs->stop();
+}
 
 Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   auto impl = std::make_unique<Impl>();
@@ -49,6 +52,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   impl->core.ids = opts.ids;
   impl->core.opts = std::move(opts);
   impl->auth = std::make_unique<api::Authenticator>(impl->core);
+  impl->jobs = std::make_unique<runtime::JobQueue>(impl->core);
   for (const auto& op : api::registry().all()) {
     impl->infos.push_back(OperationInfo{op->name, op->summary,
                                         std::string(api::permission_name(op->permission)),
@@ -171,6 +175,10 @@ Result<Principal> Engine::system_principal(std::string_view org_id, std::string_
   p.actor_id = std::string(label);
   return p;
 }
+
+Status Engine::start(int workers) { return impl_->jobs->start(workers); }
+void Engine::stop() { impl_->jobs->stop(); }
+Result<int> Engine::run_pending(int max) { return impl_->jobs->run_pending(max); }
 
 Status Engine::ping() { return impl_->core.db->ping(); }
 Result<int> Engine::schema_version() { return impl_->core.db->schema_version(); }

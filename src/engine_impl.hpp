@@ -8,6 +8,7 @@
 #include "api/auth.hpp"
 #include "api/context.hpp"
 #include "banxway/engine.hpp"
+#include "runtime/jobs.hpp"
 
 namespace banxway {
 
@@ -15,6 +16,8 @@ struct Engine::Impl {
   api::Core core;
   std::unique_ptr<api::Authenticator> auth;
   std::vector<OperationInfo> infos;
+  // Declared after core: destroyed first, while the database it uses is still open.
+  std::unique_ptr<runtime::JobQueue> jobs;
 };
 
 }  // namespace banxway

@@ -89,6 +89,23 @@ BANXWAY_EXTERN int banxway_ingest(char** result_json, banxway_engine* engine,
 BANXWAY_EXTERN int banxway_bootstrap(char** result_json, banxway_engine* engine,
                                      const char* org_name);
 
+/*
+ * Durable jobs. Either start `workers` background threads (1..64) that run due jobs until
+ * banxway_stop (or banxway_close), or call banxway_run_pending from the host's own loop; the
+ * library starts no thread unless asked. BANXWAY_ECONFLICT when workers are already running.
+ */
+BANXWAY_EXTERN int banxway_start(banxway_engine* engine, int workers);
+
+/* Stops and joins the workers started by banxway_start; a job already running finishes first.
+ * NULL, or an engine without workers, is a no-op. */
+BANXWAY_EXTERN void banxway_stop(banxway_engine* engine);
+
+/*
+ * Host-stepped mode: runs up to `max` (>= 1) due jobs on the calling thread and sets *ran to
+ * how many ran (0 when nothing was due).
+ */
+BANXWAY_EXTERN int banxway_run_pending(int* ran, banxway_engine* engine, int max);
+
 /* The message of the last error on this thread ("" when none). Never NULL; do not free. */
 BANXWAY_EXTERN const char* banxway_error_last(void);
 

@@ -108,6 +108,14 @@ class Engine {
   /// A system principal acting as admin in an organization (trusted host use).
   Result<Principal> system_principal(std::string_view org_id, std::string_view label = "system");
 
+  /// Durable jobs (timers, outbox sends, ...). Either start a pool of background workers
+  /// (stop() joins them; the destructor stops them too) or step the queue from the host's own
+  /// loop with run_pending, which runs up to `max` due jobs on the calling thread and returns
+  /// how many ran. See docs/RUNTIME.md.
+  Status start(int workers);
+  void stop();
+  Result<int> run_pending(int max = 100);
+
   Status ping();
   Result<int> schema_version();
   std::vector<OperationInfo> operations() const;

@@ -15,15 +15,37 @@ Result<std::set<std::string>> own_addresses(store::Conn& c, const std::string& o
   return out;
 }
 
+Result<const std::set<std::string>*> own_addresses(store::Conn& c, const std::string& org,
+                                                   IdentifyCache& cache) {
+  if (!cache.own) {
+    BX_ASSIGN_OR_RETURN(auto own, own_addresses(c, org));
+    cache.own = std::move(own);
+  }
+  return &*cache.own;
+}
+
 Result<ContactRef> contact_for_email(store::Conn& c, api::Ctx& ctx, const std::string& email,
-                                     const std::string& display_name) {
+                                     const std::string& display_name, IdentifyCache* cache) {
+  if (cache) {
+    if (auto it = cache->contacts.find(email); it != cache->contacts.end()) return it->second;
+  }
+  auto remember = [&](const ContactRef& ref) {
+    if (!cache) return;
+    ContactRef seen = ref;
+    seen.created = false;  // as a later lookup in the database would report it
+    cache->contacts.emplace(email, std::move(seen));
+  };
   BX_ASSIGN_OR_RETURN(
       auto known,
       c.query("SELECT ci.contact_id, k.customer_id FROM contact_identities ci "
               "JOIN contacts k ON k.id = ci.contact_id "
               "WHERE ci.org_id = ? AND ci.kind = 'email' AND ci.value = ?",
               {ctx.org(), email}));
-  if (!known.empty()) return ContactRef{known[0].str(0), known[0].opt(1), false};
+  if (!known.empty()) {
+    ContactRef ref{known[0].str(0), known[0].opt(1), false};
+    remember(ref);
+    return ref;
+  }
 
   ContactRef ref;
   ref.created = true;
@@ -63,6 +85,7 @@ Result<ContactRef> contact_for_email(store::Conn& c, api::Ctx& ctx, const std::s
                      (ref.customer_id ? json::quote(*ref.customer_id) : std::string("null")) +
                      ",\"identities\":[{\"kind\":\"email\",\"value\":" + json::quote(email) + "}]}";
   BX_RETURN_IF_ERROR(ctx.event(c, "contact.created", "contact", ref.contact_id, std::nullopt, data));
+  remember(ref);
   return ref;
 }
 

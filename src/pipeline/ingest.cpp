@@ -1,6 +1,7 @@
 #include "pipeline/ingest.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "channels/email/mime.hpp"
 #include "pipeline/identify.hpp"
@@ -91,6 +92,14 @@ Result<Prepared> prepare(api::Ctx& ctx, std::string_view raw, const IngestOption
   return p;
 }
 
+// What one write transaction has already read or written, so the messages of a batch do not
+// ask the database again (see IdentifyCache). Built afresh inside every transaction attempt.
+struct TxCache {
+  IdentifyCache identify;
+  // Threads known to list "email" in their channels: created here, or checked here.
+  std::unordered_set<std::string> email_threads;
+};
+
 Result<std::optional<std::pair<std::string, std::string>>> find_duplicate(store::Conn& c,
                                                                           api::Ctx& ctx,
                                                                           const Prepared& p) {
@@ -105,7 +114,7 @@ Result<std::optional<std::pair<std::string, std::string>>> find_duplicate(store:
 }
 
 Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& opts,
-               IngestResult& out) {
+               IngestResult& out, TxCache& cache) {
   const std::string& org = ctx.org();
   BX_ASSIGN_OR_RETURN(auto dup, find_duplicate(c, ctx, p));
   if (dup) {
@@ -115,7 +124,8 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
     BX_ASSIGN_OR_RETURN(out.message_json, services::message_json(c, ctx, out.message_id));
     return Status();
   }
-  BX_ASSIGN_OR_RETURN(auto own, own_addresses(c, org));
+  BX_ASSIGN_OR_RETURN(const std::set<std::string>* own_set, own_addresses(c, org, cache.identify));
+  const std::set<std::string>& own = *own_set;
   const auto& m = p.mail;
   bool outbound = m.from && own.count(m.from->email);
   std::string direction = outbound ? "outbound" : "inbound";
@@ -125,7 +135,7 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
   std::optional<ContactRef> party;
   auto identify = [&](const email::Address& a, bool candidate) -> Status {
     if (a.email.empty() || own.count(a.email)) return Status();
-    BX_ASSIGN_OR_RETURN(auto ref, contact_for_email(c, ctx, a.email, a.name));
+    BX_ASSIGN_OR_RETURN(auto ref, contact_for_email(c, ctx, a.email, a.name, &cache.identify));
     if (candidate && !party) party = ref;
     return Status();
   };
@@ -156,6 +166,7 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
          party ? store::Value(party->customer_id) : store::Value(),
          party ? store::Value(party->contact_id) : store::Value(), ctx.now(), p.date, ctx.now()});
     if (!r.ok()) return r.status();
+    cache.email_threads.insert(thread_id);  // created with channels ["email"]
   }
   out.thread_id = thread_id;
 
@@ -210,14 +221,18 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
       {outbound ? 0 : 1, p.date, snippet, p.date, p.date, outbound ? 0 : 1, ctx.now(), ctx.now(),
        thread_id, org});
   if (!t.ok()) return t.status();
-  BX_ASSIGN_OR_RETURN(auto ch, c.query("SELECT channels FROM threads WHERE id = ? AND org_id = ?",
-                                       {thread_id, org}));
-  if (!ch.empty() && ch[0].text(0).find("\"email\"") == std::string_view::npos) {
-    std::string chans(ch[0].text(0));
-    chans = chans.size() <= 2 ? "[\"email\"]" : chans.substr(0, chans.size() - 1) + ",\"email\"]";
-    auto u = c.query("UPDATE threads SET channels = ? WHERE id = ? AND org_id = ?",
-                     {chans, thread_id, org});
-    if (!u.ok()) return u.status();
+  // Nothing in this transaction removes a channel, so one check per thread is enough.
+  if (!cache.email_threads.count(thread_id)) {
+    BX_ASSIGN_OR_RETURN(auto ch, c.query("SELECT channels FROM threads WHERE id = ? AND org_id = ?",
+                                         {thread_id, org}));
+    if (!ch.empty() && ch[0].text(0).find("\"email\"") == std::string_view::npos) {
+      std::string chans(ch[0].text(0));
+      chans = chans.size() <= 2 ? "[\"email\"]" : chans.substr(0, chans.size() - 1) + ",\"email\"]";
+      auto u = c.query("UPDATE threads SET channels = ? WHERE id = ? AND org_id = ?",
+                       {chans, thread_id, org});
+      if (!u.ok()) return u.status();
+    }
+    if (!ch.empty()) cache.email_threads.insert(thread_id);
   }
 
   BX_ASSIGN_OR_RETURN(out.message_json, services::message_json(c, ctx, id));
@@ -235,8 +250,10 @@ Result<IngestResult> ingest_email(api::Ctx& ctx, std::string_view raw, const Ing
   BX_ASSIGN_OR_RETURN(Prepared p, prepare(ctx, raw, opts));
   IngestResult out;
   out.warnings = p.mail.warnings;
-  BX_RETURN_IF_ERROR(ctx.db().transaction(
-      [&](store::Conn& c) -> Status { return persist(c, ctx, p, opts, out); }));
+  BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
+    TxCache cache;
+    return persist(c, ctx, p, opts, out, cache);
+  }));
   return out;
 }
 
@@ -251,11 +268,12 @@ std::vector<Result<IngestResult>> ingest_email_batch(api::Ctx& ctx,
     for (size_t i = start; i < end; ++i) prepared.push_back(prepare(ctx, raws[i], opts));
     std::vector<IngestResult> outs(end - start);
     Status st = ctx.db().transaction([&](store::Conn& c) -> Status {
+      TxCache cache;  // per attempt: a retried or rolled-back attempt must not see the last one's
       for (size_t i = 0; i < prepared.size(); ++i) {
         if (!prepared[i].ok()) continue;
         outs[i] = IngestResult{};
         outs[i].warnings = prepared[i]->mail.warnings;
-        BX_RETURN_IF_ERROR(persist(c, ctx, *prepared[i], opts, outs[i]));
+        BX_RETURN_IF_ERROR(persist(c, ctx, *prepared[i], opts, outs[i], cache));
       }
       return Status();
     });
@@ -276,8 +294,10 @@ std::vector<Result<IngestResult>> ingest_email_batch(api::Ctx& ctx,
       }
       IngestResult one;
       one.warnings = prepared[i]->mail.warnings;
-      Status s = ctx.db().transaction(
-          [&](store::Conn& c) -> Status { return persist(c, ctx, *prepared[i], opts, one); });
+      Status s = ctx.db().transaction([&](store::Conn& c) -> Status {
+        TxCache cache;
+        return persist(c, ctx, *prepared[i], opts, one, cache);
+      });
       if (s.ok())
         results.emplace_back(std::move(one));
       else

@@ -1,10 +1,10 @@
 // HTML sanitizer and HTML-to-text (src/channels/email/html*.cpp).
+#include "channels/email/html.hpp"
+
 #include <glib.h>
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "channels/email/html.hpp"
 
 using namespace banxway::email;
 
@@ -30,10 +30,10 @@ TEST(HtmlSanitize, DropsEventHandlersStyleAndBadUrls) {
   EXPECT_EQ(sanitize_html("<p onclick=\"x()\" onmouseover=y style=\"background:url(http://t)\" "
                           "class=c id=i title=\"t&quot;x\">a</p>"),
             "<p title=\"t&quot;x\">a</p>");
-  for (const char* bad : {"javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)",
-                          " javascript:alert(1)", "&#106;avascript:alert(1)",
-                          "data:text/html,<script>x</script>", "vbscript:msgbox", "/relative",
-                          "ftp://files.example"}) {
+  for (const char* bad :
+       {"javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)",
+        " javascript:alert(1)", "&#106;avascript:alert(1)", "data:text/html,<script>x</script>",
+        "vbscript:msgbox", "/relative", "ftp://files.example"}) {
     EXPECT_EQ(sanitize_html(std::string("<a href=\"") + bad + "\">x</a>"), "<a>x</a>") << bad;
   }
   EXPECT_EQ(sanitize_html("<a href=\"https://tracking.example/?a=1&amp;b=2\" target=_blank>t</a>"),
@@ -72,8 +72,9 @@ TEST(HtmlSanitize, ImagesCidRewrittenRemoteBlockedUnlessAllowed) {
   EXPECT_EQ(r.cids, (std::vector<std::string>{"part1.06090408@x.example", "img two"}));
 
   o.allow_remote_images = true;
-  EXPECT_EQ(sanitize_html("<img src=\"https://cdn.example/a.png\"><img src=\"http://cdn.example/b\">", o),
-            "<img src=\"https://cdn.example/a.png\"><img>");
+  EXPECT_EQ(
+      sanitize_html("<img src=\"https://cdn.example/a.png\"><img src=\"http://cdn.example/b\">", o),
+      "<img src=\"https://cdn.example/a.png\"><img>");
 }
 
 TEST(HtmlSanitize, OutputIsEscapedAndWellFormed) {
@@ -136,7 +137,7 @@ TEST(HtmlToText, EntitiesAndInvalidBytes) {
 TEST(HtmlHostile, DeepNestingFinishesAndIsFlattened) {
   for (const char* tag : {"div", "b", "span", "blockquote", "table", "font", "a", "li"}) {
     std::string html;
-    const int n = 100000;
+    const int n = 30000;
     for (int i = 0; i < n; ++i) html += std::string("<") + tag + ">";
     html += "core";
     for (int i = 0; i < n; ++i) html += std::string("</") + tag + ">";
@@ -148,7 +149,35 @@ TEST(HtmlHostile, DeepNestingFinishesAndIsFlattened) {
   for (int i = 0; i < 100000; ++i) divs += "<div>";
   HtmlRender r = render_html(divs + "x", HtmlOptions{}, false);
   ASSERT_FALSE(r.warnings.empty());
-  EXPECT_NE(r.warnings[0].find("HTML nesting deeper than 512 flattened"), std::string::npos);
+  EXPECT_NE(r.warnings[0].find("HTML nesting deeper than 256 flattened"), std::string::npos);
+}
+
+TEST(HtmlHostile, DistinctTagNamesAndAttributeFloods) {
+  std::string html;
+  for (int i = 0; i < 50000; ++i) html += "<x" + std::to_string(i) + ">";
+  html += "core";
+  HtmlRender r = render_html(html, HtmlOptions{}, true);
+  EXPECT_EQ(r.text, "core");
+
+  std::string tag = "<p";
+  for (int i = 0; i < 200000; ++i) tag += " a" + std::to_string(i) + "=1";
+  HtmlRender a = render_html(tag + ">text</p><p title=ok>kept</p>", HtmlOptions{}, true);
+  EXPECT_EQ(a.html, "text<p></p><p title=\"ok\">kept</p>");  // a stray </p> makes a <p>
+  ASSERT_FALSE(a.warnings.empty());
+  EXPECT_NE(a.warnings[0].find("more than 256 attributes dropped"), std::string::npos);
+}
+
+TEST(HtmlHostile, FormattingReconstructionBombHitsTheBudget) {
+  // Open formatting elements are re-created for every later paragraph: unbounded, this input
+  // builds hundreds of millions of nodes.
+  std::string html = "<p>";
+  for (int i = 0; i < 250; ++i) html += "<b id=" + std::to_string(i) + ">";
+  for (int i = 0; i < 100000; ++i) html += "</p><p>x";
+  HtmlRender r = render_html(html, HtmlOptions{}, true);
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_NE(r.warnings.back().find("HTML too complex to parse"), std::string::npos);
+  EXPECT_TRUE(r.html.empty());
+  EXPECT_EQ(r.text.substr(0, 3), "xxx");
 }
 
 TEST(HtmlHostile, UnterminatedConstructs) {

@@ -1,13 +1,13 @@
 // MIME parsing and normalization (src/channels/email/mime*.cpp): headers, ids, charsets,
 // multipart structure, attachments and sniffing, with fixtures written here.
+#include "channels/email/mime.hpp"
+
 #include <glib.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstring>
 #include <string>
-
-#include "channels/email/mime.hpp"
 
 using namespace banxway;
 using namespace banxway::email;
@@ -21,8 +21,7 @@ bool valid_utf8(const std::string& s) {
 // Every string field of the result is valid UTF-8 without NUL bytes.
 void expect_clean(const ParsedEmail& m) {
   for (const std::string* s : {&m.message_id, &m.in_reply_to, &m.thread_index, &m.thread_topic,
-                               &m.subject, &m.text, &m.new_text, &m.signature, &m.html,
-                               &m.list_id})
+                               &m.subject, &m.text, &m.new_text, &m.signature, &m.html, &m.list_id})
     EXPECT_TRUE(valid_utf8(*s)) << *s;
   for (const auto& r : m.references) EXPECT_TRUE(valid_utf8(r));
   for (const auto* list : {&m.to, &m.cc, &m.reply_to})
@@ -89,8 +88,8 @@ std::string fake_exe() {
   b[0] = 'M';
   b[1] = 'Z';
   b[0x3c] = 0x40;
-  const unsigned char pe[] = {'P', 'E', 0, 0, 0x4c, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                              0, 0, 0, 0, 0xe0, 0, 0x02, 0x01, 0x0b, 0x01};
+  const unsigned char pe[] = {'P', 'E', 0, 0, 0x4c, 0x01, 0x01, 0,    0, 0,    0,    0,    0,
+                              0,   0,   0, 0, 0,    0,    0,    0xe0, 0, 0x02, 0x01, 0x0b, 0x01};
   b.append(reinterpret_cast<const char*>(pe), sizeof pe);
   b.append(0xe0 + 64, '\0');
   return b;
@@ -141,10 +140,11 @@ TEST(MimeHeaders, NormalizesMessageIds) {
 }
 
 TEST(MimeHeaders, ReferencesAreOrderedDeduplicatedAndCapped) {
-  std::string refs = "References: <root@a.example> <mid@A.example>\n <root@a.example>"
-                     " (comment <x@y>) <parent@a.example> <m1@example.com>\n";
-  auto m = parse_ok(with_head("In-Reply-To: John's message <parent@A.EXAMPLE> of today\n" +
-                              refs + "\nhi\n"));
+  std::string refs =
+      "References: <root@a.example> <mid@A.example>\n <root@a.example>"
+      " (comment <x@y>) <parent@a.example> <m1@example.com>\n";
+  auto m = parse_ok(
+      with_head("In-Reply-To: John's message <parent@A.EXAMPLE> of today\n" + refs + "\nhi\n"));
   EXPECT_EQ(m.message_id, "m1@example.com");
   EXPECT_EQ(m.in_reply_to, "parent@a.example");
   EXPECT_EQ(m.references,
@@ -170,26 +170,29 @@ TEST(MimeHeaders, MissingOrBrokenDateIsNullopt) {
 }
 
 TEST(MimeHeaders, OutlookThreadAndListHeaders) {
-  auto m = parse_ok(with_head(
-      "Thread-Index: AdQ9aBc1dGhyZWFkLWluZGV4\n"
-      "Thread-Topic: =?utf-8?q?Booking_caf=C3=A9?=\n"
-      "List-Id: Maven Developers List <Dev.Maven.Apache.Org>\n"
-      "Subject: x\n\nhi\n"));
+  auto m =
+      parse_ok(with_head("Thread-Index: AdQ9aBc1dGhyZWFkLWluZGV4\n"
+                         "Thread-Topic: =?utf-8?q?Booking_caf=C3=A9?=\n"
+                         "List-Id: Maven Developers List <Dev.Maven.Apache.Org>\n"
+                         "Subject: x\n\nhi\n"));
   EXPECT_EQ(m.thread_index, "AdQ9aBc1dGhyZWFkLWluZGV4");
   EXPECT_EQ(m.thread_topic, "Booking café");
   EXPECT_TRUE(m.auto_submitted);
   EXPECT_EQ(m.list_id, "dev.maven.apache.org");
 
-  EXPECT_TRUE(parse_ok(with_head("Auto-Submitted: auto-replied\n\nout of office\n")).auto_submitted);
+  EXPECT_TRUE(
+      parse_ok(with_head("Auto-Submitted: auto-replied\n\nout of office\n")).auto_submitted);
   EXPECT_FALSE(parse_ok(with_head("Auto-Submitted: no\n\nhuman\n")).auto_submitted);
   EXPECT_TRUE(parse_ok(with_head("Precedence: bulk\n\nnews\n")).auto_submitted);
   EXPECT_FALSE(parse_ok(with_head("\nhuman\n")).auto_submitted);
 }
 
 TEST(MimeHeaders, SkipsMboxFromLineAndLeadingBlankLines) {
-  auto m = parse_ok("From someone@example.com  Tue Jan  2 10:00:00 2024\n\n" + with_head("Subject: s\n\nhi\n"));
+  auto m = parse_ok("From someone@example.com  Tue Jan  2 10:00:00 2024\n\n" +
+                    with_head("Subject: s\n\nhi\n"));
   EXPECT_EQ(m.subject, "s");
   EXPECT_EQ(m.text, "hi");
+  EXPECT_EQ(parse_ok("\xEF\xBB\xBF" + with_head("Subject: bom\n\nhi\n")).subject, "bom");
 }
 
 // --- failures ----------------------------------------------------------------------------
@@ -213,17 +216,20 @@ TEST(MimeErrors, RejectsOnlyWhatIsNotAMessage) {
 // --- bodies and charsets -----------------------------------------------------------------
 
 TEST(MimeText, Iso2022JpAndWindows1252Bodies) {
-  auto jp = parse_ok(with_head(
-      "Content-Type: text/plain; charset=ISO-2022-JP\nContent-Transfer-Encoding: 7bit\n\n"
-      "\x1b$B$3$s$K$A$O!\"@$3&\x1b(B\n"));
+  auto jp = parse_ok(
+      with_head("Content-Type: text/plain; charset=ISO-2022-JP\nContent-Transfer-Encoding: 7bit\n\n"
+                "\x1b$B$3$s$K$A$O!\"@$3&\x1b(B\n"));
   EXPECT_EQ(jp.text, "こんにちは、世界");
 
-  auto win = parse_ok(with_head("Content-Type: text/plain; charset=windows-1252\n"
-                                "Content-Transfer-Encoding: 8bit\n\nCaf\xe9 \x80 5 \x93quoted\x94\r\n"));
+  auto win =
+      parse_ok(with_head("Content-Type: text/plain; charset=windows-1252\n"
+                         "Content-Transfer-Encoding: 8bit\n\nCaf\xe9 \x80 5 \x93quoted\x94\r\n"));
   EXPECT_EQ(win.text, "Café € 5 “quoted”");
 
   // No charset at all but 8-bit bytes that are not UTF-8: Windows-1252 with a warning.
-  auto unlabeled = parse_ok(with_head("Content-Type: text/plain\n\nGr\xfc\xdf""e\n"));
+  auto unlabeled =
+      parse_ok(with_head("Content-Type: text/plain\n\nGr\xfc\xdf"
+                         "e\n"));
   EXPECT_EQ(unlabeled.text, "Grüße");
   EXPECT_TRUE(has_warning(unlabeled, "windows-1252")) << warnings_of(unlabeled);
 
@@ -239,9 +245,9 @@ TEST(MimeText, QuotedPrintableAndBase64WithGarbage) {
   EXPECT_NE(qp.text.find("Grüße"), std::string::npos) << qp.text;
   EXPECT_NE(qp.text.find("softbreak €"), std::string::npos) << qp.text;
 
-  auto b64 = parse_ok(with_head(
-      "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
-      "SGVsbG8g!!w6l0w6k=\n***garbage***\n"));
+  auto b64 = parse_ok(
+      with_head("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+                "SGVsbG8g!!w6l0w6k=\n***garbage***\n"));
   EXPECT_NE(b64.text.find("Hello"), std::string::npos) << b64.text;
 }
 
@@ -249,7 +255,8 @@ TEST(MimeText, InvalidUtf8AndNulBytesAreRepaired) {
   std::string body = "bad \xff\xfe bytes \xc3 and a NUL";
   body += '\0';
   body += " here\n";
-  std::string raw = with_head("Subject: 8bit \xff header\nContent-Type: text/plain; charset=utf-8\n\n") + body;
+  std::string raw =
+      with_head("Subject: 8bit \xff header\nContent-Type: text/plain; charset=utf-8\n\n") + body;
   auto m = parse_ok(raw);
   EXPECT_EQ(m.text.find('\0'), std::string::npos);
   EXPECT_NE(m.text.find("\xEF\xBF\xBD"), std::string::npos);  // U+FFFD
@@ -259,8 +266,9 @@ TEST(MimeText, InvalidUtf8AndNulBytesAreRepaired) {
 }
 
 TEST(MimeText, FormatFlowedIsJoined) {
-  auto m = parse_ok(with_head("Content-Type: text/plain; charset=utf-8; format=flowed\n\n"
-                              "This is one \nlong line.\n> quoted \n> more\nend\n"));
+  auto m =
+      parse_ok(with_head("Content-Type: text/plain; charset=utf-8; format=flowed\n\n"
+                         "This is one \nlong line.\n> quoted \n> more\nend\n"));
   EXPECT_EQ(m.text, "This is one long line.\n> quoted more\nend");
 }
 
@@ -293,13 +301,16 @@ TEST(MimeStructure, RelatedCidImageIsInlineAndRewritten) {
   const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\1\0\0\0\1\x08\x06\0\0\0", 29);
   HtmlOptions ho;
   ho.cid_url_prefix = "/api/v1/attachments/by-cid/m1/";
-  auto m = parse_ok(with_head(
-      "Content-Type: multipart/related; boundary=\"rel\"\n\n"
-      "--rel\nContent-Type: text/html; charset=utf-8\n\n"
-      "<p>Logo: <img src=\"cid:logo%40x.example\" alt=\"logo\"> <img src=\"https://t.example/p.gif\"></p>\n"
-      "--rel\nContent-Type: image/png; name=logo.png\nContent-ID: <logo@x.example>\n"
-      "Content-Disposition: attachment; filename=logo.png\nContent-Transfer-Encoding: base64\n\n" +
-      base64(png) + "--rel--\n"), {}, ho);
+  auto m = parse_ok(
+      with_head("Content-Type: multipart/related; boundary=\"rel\"\n\n"
+                "--rel\nContent-Type: text/html; charset=utf-8\n\n"
+                "<p>Logo: <img src=\"cid:logo%40x.example\" alt=\"logo\"> <img "
+                "src=\"https://t.example/p.gif\"></p>\n"
+                "--rel\nContent-Type: image/png; name=logo.png\nContent-ID: <logo@x.example>\n"
+                "Content-Disposition: attachment; filename=logo.png\nContent-Transfer-Encoding: "
+                "base64\n\n" +
+                base64(png) + "--rel--\n"),
+      {}, ho);
   ASSERT_EQ(m.attachments.size(), 1u);
   const Attachment& a = m.attachments[0];
   EXPECT_EQ(a.content_id, "logo@x.example");
@@ -313,13 +324,13 @@ TEST(MimeStructure, RelatedCidImageIsInlineAndRewritten) {
 }
 
 TEST(MimeStructure, AttachedMessageIsAnAttachmentNotText) {
-  auto m = parse_ok(with_head(
-      "Subject: Fwd: booking\nContent-Type: multipart/mixed; boundary=\"mix\"\n\n"
-      "--mix\nContent-Type: text/plain\n\nSee the booking below.\n"
-      "--mix\nContent-Type: message/rfc822\nContent-Disposition: attachment\n\n"
-      "From: Carrier <booking@carrier.example>\nSubject: Booking 123 / confirmed\n"
-      "Message-ID: <inner@carrier.example>\n\nThe inner booking text.\n"
-      "--mix--\n"));
+  auto m = parse_ok(
+      with_head("Subject: Fwd: booking\nContent-Type: multipart/mixed; boundary=\"mix\"\n\n"
+                "--mix\nContent-Type: text/plain\n\nSee the booking below.\n"
+                "--mix\nContent-Type: message/rfc822\nContent-Disposition: attachment\n\n"
+                "From: Carrier <booking@carrier.example>\nSubject: Booking 123 / confirmed\n"
+                "Message-ID: <inner@carrier.example>\n\nThe inner booking text.\n"
+                "--mix--\n"));
   EXPECT_EQ(m.text, "See the booking below.");
   EXPECT_EQ(m.new_text, "See the booking below.");
   EXPECT_EQ(m.text.find("inner booking"), std::string::npos);
@@ -347,12 +358,12 @@ TEST(MimeStructure, Base64AttachedMessageKeepsItsBytesAndSubject) {
 }
 
 TEST(MimeStructure, MixedKeepsTextPartsInOrderAndAttachments) {
-  auto m = parse_ok(with_head(
-      "Content-Type: multipart/mixed; boundary=b\n\n"
-      "--b\nContent-Type: text/plain\n\nFirst part.\n"
-      "--b\nContent-Type: text/csv; name=rates.csv\n\na,b\n1,2\n"
-      "--b\nContent-Type: text/plain\nContent-Disposition: inline\n\n-- \nlist footer\n"
-      "--b--\n"));
+  auto m = parse_ok(
+      with_head("Content-Type: multipart/mixed; boundary=b\n\n"
+                "--b\nContent-Type: text/plain\n\nFirst part.\n"
+                "--b\nContent-Type: text/csv; name=rates.csv\n\na,b\n1,2\n"
+                "--b\nContent-Type: text/plain\nContent-Disposition: inline\n\n-- \nlist footer\n"
+                "--b--\n"));
   EXPECT_EQ(m.text, "First part.\n-- \nlist footer");
   EXPECT_EQ(m.new_text, "First part.");
   EXPECT_EQ(m.signature, "list footer");
@@ -385,11 +396,17 @@ TEST(MimeAttachments, SniffingCorrectsGenericAndFalseTypes) {
   auto m = parse_ok(with_head(
       "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nfiles\n"
       "--b\nContent-Type: application/octet-stream; name=invoice.pdf\n"
-      "Content-Transfer-Encoding: base64\n\n" + base64(pdf) +
+      "Content-Transfer-Encoding: base64\n\n" +
+      base64(pdf) +
       "--b\nContent-Type: image/png; name=photo.png\nContent-Transfer-Encoding: base64\n\n" +
       base64(fake_exe()) +
       "--b\nContent-Type: image/png; name=empty.png\n\n"
-      "--b--\n"));
+      "--b\nContent-Type: image/jpg; name=photo.jpg\nContent-Transfer-Encoding: base64\n\n" +
+      base64(std::string("\xff\xd8\xff\xe0\0\x10JFIF\0\1\1\0\0\1\0\1\0\0", 20)) + "--b--\n"));
+  const Attachment* jpg = find_attachment(m, "photo.jpg");
+  ASSERT_TRUE(jpg);
+  EXPECT_EQ(jpg->media_type, "image/jpeg");  // an alias, not a mismatch: no warning
+  EXPECT_FALSE(has_warning(m, "photo.jpg")) << warnings_of(m);
   const Attachment* inv = find_attachment(m, "invoice.pdf");
   ASSERT_TRUE(inv);
   EXPECT_EQ(inv->declared_type, "application/octet-stream");
@@ -410,12 +427,14 @@ TEST(MimeAttachments, OverLimitAttachmentsAreDroppedByName) {
   ParseLimits l;
   l.max_attachment_bytes = 1000;
   l.max_total_attachment_bytes = 1500;
-  auto m = parse_ok(with_head(
-      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nthree files\n"
-      "--b\nContent-Type: application/octet-stream; name=big.bin\nContent-Transfer-Encoding: base64\n\n" +
-      base64(std::string(4000, 'x')) +
-      "--b\nContent-Type: text/plain; name=a.txt\n\n" + std::string(900, 'a') +
-      "\n--b\nContent-Type: text/plain; name=b.txt\n\n" + std::string(900, 'b') + "\n--b--\n"),
+  auto m = parse_ok(
+      with_head("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+                "text/plain\n\nthree files\n"
+                "--b\nContent-Type: application/octet-stream; "
+                "name=big.bin\nContent-Transfer-Encoding: base64\n\n" +
+                base64(std::string(4000, 'x')) + "--b\nContent-Type: text/plain; name=a.txt\n\n" +
+                std::string(900, 'a') + "\n--b\nContent-Type: text/plain; name=b.txt\n\n" +
+                std::string(900, 'b') + "\n--b--\n"),
       l);
   ASSERT_EQ(m.attachments.size(), 1u);
   EXPECT_EQ(m.attachments[0].filename, "a.txt");
@@ -468,9 +487,11 @@ TEST(MimeHostile, ManyPartsStopAtTheLimit) {
 
 TEST(MimeHostile, FiftyMegabyteAttachment) {
   std::string raw = with_head(
-      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\ncargo manifest\n"
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\ncargo "
+      "manifest\n"
       "--b\nContent-Type: application/pdf; name=small.pdf\n\n%PDF-1.4 small\n"
-      "--b\nContent-Type: application/octet-stream; name=huge.bin\nContent-Transfer-Encoding: base64\n\n");
+      "--b\nContent-Type: application/octet-stream; name=huge.bin\nContent-Transfer-Encoding: "
+      "base64\n\n");
   // 50 MiB of decoded data: base64 lines of 76 chars holding 57 bytes each.
   const std::string line = std::string(76, 'A') + "\n";
   const size_t lines = (50u << 20) / 57 + 1;
@@ -489,8 +510,8 @@ TEST(MimeHostile, FiftyMegabyteAttachment) {
   EXPECT_EQ(m.text, "cargo manifest");
   ASSERT_EQ(m.attachments.size(), 1u);
   EXPECT_EQ(m.attachments[0].filename, "small.pdf");
-  EXPECT_TRUE(has_warning(m, "attachment over limit dropped: huge.bin (" +
-                                 std::to_string(lines * 57) + " bytes)"))
+  EXPECT_TRUE(has_warning(
+      m, "attachment over limit dropped: huge.bin (" + std::to_string(lines * 57) + " bytes)"))
       << warnings_of(m);
 }
 
@@ -521,8 +542,8 @@ TEST(MimeHostile, NulBytesEverywhere) {
 }
 
 TEST(MimeHostile, ZipBombIsStoredCompressed) {
-  const std::string path = std::string(__FILE__).substr(0, std::string(__FILE__).rfind('/')) +
-                           "/fixtures/zip_bomb.eml";
+  const std::string path =
+      std::string(__FILE__).substr(0, std::string(__FILE__).rfind('/')) + "/fixtures/zip_bomb.eml";
   gchar* contents = nullptr;
   gsize len = 0;
   ASSERT_TRUE(g_file_get_contents(path.c_str(), &contents, &len, nullptr)) << path;

@@ -1,7 +1,7 @@
 // Reply / history / signature separation (src/channels/email/quote.cpp).
-#include <gtest/gtest.h>
-
 #include "channels/email/quote.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace banxway::email;
 
@@ -27,15 +27,14 @@ TEST(Quote, WrappedGmailAttribution) {
 }
 
 TEST(Quote, LocalizedAttributions) {
-  for (const char* attribution : {
-           "Am 01.01.2024 um 09:00 schrieb Bob Meier <bob@x.example>:",
-           "Le lun. 1 janv. 2024 à 09:00, Bob <bob@x.example> a écrit :",
-           "El lun, 1 ene 2024 a las 9:00, Bob (<bob@x.example>) escribió:",
-           "Bob <bob@x.example> 于2024年1月1日周一 09:00写道：",
-           "Em seg., 1 de jan. de 2024 às 09:00, Bob <bob@x.example> escreveu:",
-           "Op ma 1 jan. 2024 om 09:00 schreef Bob <bob@x.example>:",
-           "Bob Smith wrote:",
-           "2017-11-20 21:32 GMT+02:00 Robert Scholte <rfscholte@apache.org>:"}) {
+  for (const char* attribution :
+       {"Am 01.01.2024 um 09:00 schrieb Bob Meier <bob@x.example>:",
+        "Le lun. 1 janv. 2024 à 09:00, Bob <bob@x.example> a écrit :",
+        "El lun, 1 ene 2024 a las 9:00, Bob (<bob@x.example>) escribió:",
+        "Bob <bob@x.example> 于2024年1月1日周一 09:00写道：",
+        "Em seg., 1 de jan. de 2024 às 09:00, Bob <bob@x.example> escreveu:",
+        "Op ma 1 jan. 2024 om 09:00 schreef Bob <bob@x.example>:", "Bob Smith wrote:",
+        "2017-11-20 21:32 GMT+02:00 Robert Scholte <rfscholte@apache.org>:"}) {
     auto r = split_reply(std::string("Neue Antwort.\n\n") + attribution + "\n> alt\n> older\n");
     EXPECT_EQ(r.new_text, "Neue Antwort.") << attribution;
   }

@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <csetjmp>
+#include <cstddef>
+#include <cstdlib>
 #include <memory>
+#include <unordered_map>
 
 #include "channels/email/html_internal.hpp"
 #include "channels/email/mime_internal.hpp"
@@ -16,7 +20,8 @@ namespace {
 
 // gumbo keeps the open-element stack and searches it per tag, so deep nesting is quadratic
 // (100,000 nested <div> take tens of seconds). Real mail nests far less than this.
-constexpr size_t kMaxHtmlDepth = 512;
+constexpr size_t kMaxHtmlDepth = 256;
+constexpr size_t kMaxAttributes = 256;
 
 template <size_t N>
 bool in(std::string_view s, const std::array<std::string_view, N>& set) {
@@ -24,36 +29,34 @@ bool in(std::string_view s, const std::array<std::string_view, N>& set) {
 }
 
 constexpr std::array<std::string_view, 37> kAllowed = {
-    "p",   "br",     "div",   "span",  "a",     "b",     "strong",     "i",   "em",   "u",
-    "s",   "ul",     "ol",    "li",    "table", "thead", "tbody",      "tr",  "td",   "th",
-    "pre", "code",   "h1",    "h2",    "h3",    "h4",    "blockquote", "h5",  "h6",   "img",
-    "hr",  "font",   "center", "small", "big",  "sub",   "sup"};
+    "p",   "br",   "div",    "span",  "a",     "b",     "strong",     "i",  "em", "u",
+    "s",   "ul",   "ol",     "li",    "table", "thead", "tbody",      "tr", "td", "th",
+    "pre", "code", "h1",     "h2",    "h3",    "h4",    "blockquote", "h5", "h6", "img",
+    "hr",  "font", "center", "small", "big",   "sub",   "sup"};
 
 // Dropped together with everything inside them.
 constexpr std::array<std::string_view, 32> kDropWithContent = {
-    "script",   "style",    "iframe",  "object",  "embed",   "form",     "input",
-    "meta",     "link",     "base",    "svg",     "math",    "head",     "title",
-    "noscript", "template", "textarea", "select", "button",  "option",   "applet",
-    "frame",    "frameset", "audio",   "video",   "canvas",  "map",      "noembed",
-    "noframes", "xmp",      "plaintext", "param"};
+    "script",   "style",  "iframe", "object",  "embed",    "form",  "input",     "meta",
+    "link",     "base",   "svg",    "math",    "head",     "title", "noscript",  "template",
+    "textarea", "select", "button", "option",  "applet",   "frame", "frameset",  "audio",
+    "video",    "canvas", "map",    "noembed", "noframes", "xmp",   "plaintext", "param"};
 
 // Block containers outside the allow-list become <div> so text keeps its line structure.
 constexpr std::array<std::string_view, 18> kBlockToDiv = {
-    "section", "article", "header",  "footer",   "nav",    "main",   "aside",
-    "figure",  "figcaption", "details", "summary", "fieldset", "legend", "hgroup",
-    "dl",      "dt",      "dd",      "address"};
+    "section", "article", "header",   "footer", "nav",    "main", "aside", "figure", "figcaption",
+    "details", "summary", "fieldset", "legend", "hgroup", "dl",   "dt",    "dd",     "address"};
 
 constexpr std::array<std::string_view, 3> kVoid = {"br", "hr", "img"};
 
 // Tags that never nest in gumbo's stack (void, or closed implicitly by a sibling).
 constexpr std::array<std::string_view, 35> kFlatTags = {
-    "area", "base", "br",  "col",  "embed",    "hr",    "img",  "input", "link",
-    "meta", "param", "source", "track", "wbr", "keygen", "p",    "li",    "dt",
-    "dd",   "tr",   "td",  "th",   "option",   "optgroup", "rb", "rt",    "rp",
-    "rtc",  "thead", "tbody", "tfoot", "colgroup", "caption", "html", "body"};
+    "area", "base",  "br",     "col",   "embed",    "hr",       "img",  "input", "link",
+    "meta", "param", "source", "track", "wbr",      "keygen",   "p",    "li",    "dt",
+    "dd",   "tr",    "td",     "th",    "option",   "optgroup", "rb",   "rt",    "rp",
+    "rtc",  "thead", "tbody",  "tfoot", "colgroup", "caption",  "html", "body"};
 
-constexpr std::array<std::string_view, 8> kRawText = {
-    "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"};
+constexpr std::array<std::string_view, 8> kRawText = {"script", "style",  "textarea", "title",
+                                                      "xmp",    "iframe", "noembed",  "noframes"};
 
 bool ascii_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
@@ -63,11 +66,20 @@ std::string lower(std::string_view s) {
   return r;
 }
 
-// Removes start/end tags beyond kMaxHtmlDepth open elements (their text stays). A light
-// tokenizer is enough: gumbo parses the result, and the sanitizer judges that tree.
-std::string bound_nesting(std::string_view html, bool* changed) {
+struct Bounded {
+  std::string html;        // the rewritten input; empty when nothing had to change
+  bool flattened = false;  // tags beyond kMaxHtmlDepth removed
+  bool crowded = false;    // tags with too many attributes removed
+};
+
+// Removes start/end tags beyond kMaxHtmlDepth open elements and tags with more than
+// kMaxAttributes attributes (gumbo checks each new attribute against all earlier ones, so a
+// tag with 40,000 attributes takes seconds). Text stays. A light tokenizer is enough: gumbo
+// parses the result, and the sanitizer judges that tree.
+Bounded bound_markup(std::string_view html) {
+  Bounded b;
   std::vector<std::pair<size_t, size_t>> drops;
-  std::vector<std::pair<std::string, int>> excess;  // tag -> dropped start tags still open
+  std::unordered_map<std::string, size_t> excess;  // tag -> dropped start tags still open
   size_t depth = 0, i = 0;
   while ((i = html.find('<', i)) != std::string_view::npos) {
     const size_t start = i;
@@ -88,18 +100,31 @@ std::string bound_nesting(std::string_view html, bool* changed) {
       ++j;
     const std::string name = lower(html.substr(name_start, j - name_start));
     char quote = 0;
+    size_t attrs = 0;  // approximate: counts what follows white space ("a = b" counts 3)
+    bool space = false;
     for (; j < html.size(); ++j) {
+      const char c = html[j];
       if (quote) {
-        if (html[j] == quote) quote = 0;
-      } else if (html[j] == '"' || html[j] == '\'') {
-        if (!closing) quote = html[j];
-      } else if (html[j] == '>') {
-        break;
+        if (c == quote) quote = 0;
+        continue;
       }
+      if (c == '>') break;
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '/') {
+        space = true;
+        continue;
+      }
+      if (space) ++attrs;
+      space = false;
+      if ((c == '"' || c == '\'') && !closing) quote = c;
     }
     const size_t end = std::min(j + 1, html.size());
     const bool self_closing = j < html.size() && j > 0 && html[j - 1] == '/';
     i = end;
+    if (attrs > kMaxAttributes) {
+      drops.emplace_back(start, end);
+      b.crowded = true;
+      continue;
+    }
     if (!closing && in(name, kRawText)) {  // content is text up to the matching end tag
       const std::string close = "</" + name;
       size_t k = end;
@@ -113,8 +138,8 @@ std::string bound_nesting(std::string_view html, bool* changed) {
       continue;
     }
     if (in(name, kFlatTags) || self_closing) continue;
-    auto it = std::find_if(excess.begin(), excess.end(), [&](auto& e) { return e.first == name; });
     if (closing) {
+      auto it = excess.find(name);
       if (it != excess.end() && it->second > 0) {
         --it->second;
         drops.emplace_back(start, end);
@@ -122,35 +147,44 @@ std::string bound_nesting(std::string_view html, bool* changed) {
         --depth;
       }
     } else if (depth >= kMaxHtmlDepth) {
-      if (it == excess.end()) excess.emplace_back(name, 1);
-      else ++it->second;
+      ++excess[name];
       drops.emplace_back(start, end);
+      b.flattened = true;
     } else {
       ++depth;
     }
   }
-  *changed = !drops.empty();
-  if (drops.empty()) return {};
-  std::string out;
-  out.reserve(html.size());
+  if (drops.empty()) return b;
+  b.html.reserve(html.size());
   size_t from = 0;
-  for (auto [a, b] : drops) {
-    out.append(html.substr(from, a - from));
-    from = b;
+  for (auto [a, e] : drops) {
+    b.html.append(html.substr(from, a - from));
+    from = e;
   }
-  out.append(html.substr(from));
-  return out;
+  b.html.append(html.substr(from));
+  return b;
 }
 
 void escape_into(std::string& out, std::string_view s, bool attribute) {
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += attribute ? "&quot;" : "\""; break;
-      case '\'': out += attribute ? "&#39;" : "'"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += attribute ? "&quot;" : "\"";
+        break;
+      case '\'':
+        out += attribute ? "&#39;" : "'";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -166,7 +200,8 @@ std::string percent_decode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size() && g_ascii_isxdigit(s[i + 1]) &&
         g_ascii_isxdigit(s[i + 2])) {
-      out += static_cast<char>(g_ascii_xdigit_value(s[i + 1]) * 16 + g_ascii_xdigit_value(s[i + 2]));
+      out +=
+          static_cast<char>(g_ascii_xdigit_value(s[i + 1]) * 16 + g_ascii_xdigit_value(s[i + 2]));
       i += 2;
     } else {
       out += s[i];
@@ -197,13 +232,18 @@ class Sanitizer {
 
   bool enter(GumboNode* n) {
     switch (n->type) {
-      case GUMBO_NODE_DOCUMENT: return true;
+      case GUMBO_NODE_DOCUMENT:
+        return true;
       case GUMBO_NODE_TEXT:
       case GUMBO_NODE_WHITESPACE:
-      case GUMBO_NODE_CDATA: escape_into(out, n->v.text.text, false); return false;
-      case GUMBO_NODE_COMMENT: return false;
+      case GUMBO_NODE_CDATA:
+        escape_into(out, n->v.text.text, false);
+        return false;
+      case GUMBO_NODE_COMMENT:
+        return false;
       case GUMBO_NODE_ELEMENT:
-      case GUMBO_NODE_TEMPLATE: break;
+      case GUMBO_NODE_TEMPLATE:
+        break;
     }
     if (n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML) return false;  // svg, mathml
     std::string_view tag = tag_name(n);
@@ -294,19 +334,104 @@ class Sanitizer {
   std::vector<std::string>& cids_;
 };
 
+// gumbo allocates through these hooks. Some inputs make it build far more nodes than the text
+// suggests (formatting elements left open are re-created for every later paragraph: 80 KB of
+// "<b id=N>" + "</p><p>x" builds 2.5 million nodes, about 1 GB). gumbo cannot stop by itself,
+// so the allocator enforces a budget: past it, it longjmps back to GumboDoc (gumbo is plain C,
+// there are no destructors to skip) and every block still held is freed from the list.
+struct Arena {
+  struct alignas(std::max_align_t) Block {
+    Block* prev;
+    Block* next;
+    size_t size;
+  };
+  Block* head = nullptr;
+  size_t used = 0, budget = 0;
+  std::jmp_buf* escape = nullptr;
+
+  static void* allocate(void* self, size_t n) {
+    auto* a = static_cast<Arena*>(self);
+    if (n > a->budget - std::min(a->budget, a->used)) std::longjmp(*a->escape, 1);
+    auto* b = static_cast<Block*>(std::malloc(sizeof(Block) + n));
+    if (!b) std::longjmp(*a->escape, 1);
+    b->prev = nullptr;
+    b->next = a->head;
+    b->size = n;
+    if (a->head) a->head->prev = b;
+    a->head = b;
+    a->used += n;
+    return b + 1;
+  }
+  static void deallocate(void* self, void* p) {
+    if (!p) return;
+    auto* a = static_cast<Arena*>(self);
+    Block* b = static_cast<Block*>(p) - 1;
+    (b->prev ? b->prev->next : a->head) = b->next;
+    if (b->next) b->next->prev = b->prev;
+    a->used -= b->size;
+    std::free(b);
+  }
+  void release_all() {
+    while (head) deallocate(this, head + 1);
+  }
+};
+
+// Budget: generous for real mail, where gumbo peaks at 4-8 bytes per input byte (corpus) and
+// about 17 for the deepest nesting we let through.
+constexpr size_t kGumboBaseBudget = 16u << 20;
+constexpr size_t kGumboBytesPerInputByte = 24;
+
 struct GumboDoc {
   GumboOptions options = kGumboDefaultOptions;
   GumboOutput* output = nullptr;
+  Arena arena;
+  bool over_budget = false;
+
   explicit GumboDoc(std::string_view html) {
     options.max_errors = 0;  // we never read parse errors; do not spend memory on them
-    output = gumbo_parse_with_options(&options, html.data(), html.size());
+    options.allocator = &Arena::allocate;
+    options.deallocator = &Arena::deallocate;
+    options.userdata = &arena;
+    arena.budget = kGumboBaseBudget + kGumboBytesPerInputByte * html.size();
+    parse(html);
   }
   ~GumboDoc() {
     if (output) gumbo_destroy_output(&options, output);
+    arena.release_all();
   }
   GumboDoc(const GumboDoc&) = delete;
   GumboDoc& operator=(const GumboDoc&) = delete;
+
+ private:
+  // Nothing with a destructor lives in this frame: the longjmp lands here.
+  void parse(std::string_view html) {
+    std::jmp_buf escape;
+    arena.escape = &escape;
+    if (setjmp(escape) == 0) {
+      output = gumbo_parse_with_options(&options, html.data(), html.size());
+    } else {
+      output = nullptr;
+      over_budget = true;
+      arena.release_all();
+    }
+    arena.escape = nullptr;
+  }
 };
+
+// What is left when the HTML cannot be parsed within budget: its text with tags removed.
+std::string strip_tags(std::string_view html) {
+  std::string out;
+  bool in_tag = false;
+  for (char c : html) {
+    if (c == '<')
+      in_tag = true;
+    else if (c == '>')
+      in_tag = false;
+    else if (!in_tag)
+      out += c;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -349,19 +474,25 @@ std::string safe_link(std::string_view href) {
 
 namespace {
 
-HtmlRender process(std::string_view html, const HtmlOptions& opts, bool want_html,
-                   bool want_text) {
+HtmlRender process(std::string_view html, const HtmlOptions& opts, bool want_html, bool want_text) {
   HtmlRender r;
-  bool changed = false;
-  std::string bounded = detail::bound_nesting(html, &changed);
-  if (changed) {
-    html = bounded;
+  detail::Bounded bounded = detail::bound_markup(html);
+  if (bounded.flattened || bounded.crowded) html = bounded.html;
+  if (bounded.flattened)
     r.warnings.push_back("HTML nesting deeper than " + std::to_string(detail::kMaxHtmlDepth) +
                          " flattened");
-  }
+  if (bounded.crowded)
+    r.warnings.push_back("HTML tags with more than " + std::to_string(detail::kMaxAttributes) +
+                         " attributes dropped");
   detail::GumboDoc doc(html);
   if (!doc.output) {
-    r.warnings.push_back("HTML could not be parsed");
+    r.warnings.push_back(doc.over_budget ? "HTML too complex to parse: only its text kept"
+                                         : "HTML could not be parsed: only its text kept");
+    if (want_text) {
+      r.text = detail::strip_tags(html);
+      bool bad = false, nul = false;
+      detail::clean_text(r.text, &bad, &nul);
+    }
     return r;
   }
   if (want_html) {

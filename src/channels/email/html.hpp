@@ -17,10 +17,10 @@
 namespace banxway::email {
 
 struct HtmlRender {
-  std::string html;                    // sanitized fragment (no html/head/body wrapper)
-  std::string text;                    // readable text, when requested
-  std::vector<std::string> cids;       // Content-IDs referenced by <img src="cid:...">, decoded
-  std::vector<std::string> warnings;   // e.g. "HTML nesting deeper than 512 flattened"
+  std::string html;                   // sanitized fragment (no html/head/body wrapper)
+  std::string text;                   // readable text, when requested
+  std::vector<std::string> cids;      // Content-IDs referenced by <img src="cid:...">, decoded
+  std::vector<std::string> warnings;  // e.g. "HTML nesting deeper than 256 flattened"
 };
 
 /// Parses once and produces the sanitized HTML and, if `want_text`, the text rendering.

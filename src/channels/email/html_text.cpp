@@ -15,21 +15,19 @@ bool in(std::string_view s, const std::array<std::string_view, N>& set) {
 }
 
 constexpr std::array<std::string_view, 22> kSkip = {
-    "script", "style",  "head",   "title",   "noscript", "template", "object", "iframe",
-    "embed",  "svg",    "math",   "select",  "textarea", "input",    "button", "audio",
-    "video",  "canvas", "map",    "applet",  "frameset", "noframes"};
+    "script", "style",  "head", "title",  "noscript", "template", "object", "iframe",
+    "embed",  "svg",    "math", "select", "textarea", "input",    "button", "audio",
+    "video",  "canvas", "map",  "applet", "frameset", "noframes"};
 
 constexpr std::array<std::string_view, 28> kBlock = {
-    "div",    "table",   "ul",      "ol",     "dl",      "dt",         "dd",
-    "center", "section", "article", "header", "footer",  "nav",        "main",
-    "aside",  "address", "figure",  "figcaption", "form", "fieldset",  "details",
-    "summary", "tr",     "thead",   "tbody",  "tfoot",   "caption",    "hgroup"};
+    "div",     "table",   "ul",      "ol",         "dl",     "dt",       "dd",
+    "center",  "section", "article", "header",     "footer", "nav",      "main",
+    "aside",   "address", "figure",  "figcaption", "form",   "fieldset", "details",
+    "summary", "tr",      "thead",   "tbody",      "tfoot",  "caption",  "hgroup"};
 
 constexpr std::array<std::string_view, 7> kParagraph = {"p", "h1", "h2", "h3", "h4", "h5", "h6"};
 
-bool html_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
+bool html_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 
 class TextOut {
  public:
@@ -206,13 +204,18 @@ std::string render_text(GumboNode* root) {
 
   auto enter = [&](GumboNode* n) -> bool {
     switch (n->type) {
-      case GUMBO_NODE_DOCUMENT: return true;
+      case GUMBO_NODE_DOCUMENT:
+        return true;
       case GUMBO_NODE_TEXT:
       case GUMBO_NODE_CDATA:
-      case GUMBO_NODE_WHITESPACE: t.words(n->v.text.text); return false;
-      case GUMBO_NODE_COMMENT: return false;
+      case GUMBO_NODE_WHITESPACE:
+        t.words(n->v.text.text);
+        return false;
+      case GUMBO_NODE_COMMENT:
+        return false;
       case GUMBO_NODE_ELEMENT:
-      case GUMBO_NODE_TEMPLATE: break;
+      case GUMBO_NODE_TEMPLATE:
+        break;
     }
     if (n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML) return false;
     const std::string_view tag = tag_name(n);

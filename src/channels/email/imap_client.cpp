@@ -5,6 +5,7 @@
 // verifies chain and host name inside the handshake, before a single IMAP byte (let alone the
 // password) is exchanged; and every wait honours the configured timeout.
 #include "channels/email/imap_client.hpp"
+#include "core/sigpipe.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -67,38 +68,6 @@ std::string openssl_error_text() {
   ERR_error_string_n(e, buf, sizeof buf);
   return buf;
 }
-
-// OpenSSL writes to the socket with write(2): a peer that has gone away would raise SIGPIPE and
-// kill the process. Block it on this thread around TLS writes and swallow one we caused.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-  }
-  ~SigpipeBlock() {
-    if (!was_pending_) {
-      sigset_t pending;
-      sigpending(&pending);
-      if (sigismember(&pending, SIGPIPE) == 1) {
-        timespec zero{0, 0};
-        while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
-        }
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
- private:
-  sigset_t pipe_, old_;
-  bool was_pending_ = false;
-};
 
 // ---- the connection: TCP + optional TLS, all waits bounded -------------------------------
 

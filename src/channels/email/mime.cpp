@@ -49,23 +49,40 @@ constexpr size_t kMaxAttachmentName = 64;  // of a name quoted inside a warning
 
 const char* gmime_warning_text(GMimeParserWarning code) {
   switch (code) {
-    case GMIME_WARN_DUPLICATED_HEADER: return "duplicated header";
-    case GMIME_WARN_DUPLICATED_PARAMETER: return "duplicated header parameter";
-    case GMIME_WARN_UNENCODED_8BIT_HEADER: return "unencoded 8-bit header";
-    case GMIME_WARN_INVALID_CONTENT_TYPE: return "invalid Content-Type";
-    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE: return "invalid RFC 2047 encoded word";
-    case GMIME_WARN_MALFORMED_MULTIPART: return "malformed multipart";
-    case GMIME_WARN_TRUNCATED_MESSAGE: return "truncated message";
-    case GMIME_WARN_MALFORMED_MESSAGE: return "malformed message";
-    case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
-    case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting header";
-    case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameter";
-    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without boundary";
-    case GMIME_WARN_INVALID_PARAMETER: return "invalid header parameter";
-    case GMIME_WARN_INVALID_ADDRESS_LIST: return "invalid address list";
-    case GMIME_CRIT_NESTING_OVERFLOW: return "MIME nesting overflow";
-    case GMIME_WARN_PART_WITHOUT_CONTENT: return "MIME part without content";
-    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "MIME part without headers or content";
+    case GMIME_WARN_DUPLICATED_HEADER:
+      return "duplicated header";
+    case GMIME_WARN_DUPLICATED_PARAMETER:
+      return "duplicated header parameter";
+    case GMIME_WARN_UNENCODED_8BIT_HEADER:
+      return "unencoded 8-bit header";
+    case GMIME_WARN_INVALID_CONTENT_TYPE:
+      return "invalid Content-Type";
+    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
+      return "invalid RFC 2047 encoded word";
+    case GMIME_WARN_MALFORMED_MULTIPART:
+      return "malformed multipart";
+    case GMIME_WARN_TRUNCATED_MESSAGE:
+      return "truncated message";
+    case GMIME_WARN_MALFORMED_MESSAGE:
+      return "malformed message";
+    case GMIME_CRIT_INVALID_HEADER_NAME:
+      return "invalid header name";
+    case GMIME_CRIT_CONFLICTING_HEADER:
+      return "conflicting header";
+    case GMIME_CRIT_CONFLICTING_PARAMETER:
+      return "conflicting header parameter";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+      return "multipart without boundary";
+    case GMIME_WARN_INVALID_PARAMETER:
+      return "invalid header parameter";
+    case GMIME_WARN_INVALID_ADDRESS_LIST:
+      return "invalid address list";
+    case GMIME_CRIT_NESTING_OVERFLOW:
+      return "MIME nesting overflow";
+    case GMIME_WARN_PART_WITHOUT_CONTENT:
+      return "MIME part without content";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+      return "MIME part without headers or content";
   }
   return "MIME parser warning";
 }
@@ -115,8 +132,7 @@ class Walker {
   void walk(GMimeObject* obj, int depth, Flags f) {
     if (!obj) return;
     if (depth > limits_.max_depth) {
-      w_.add("MIME nesting deeper than " + std::to_string(limits_.max_depth) +
-             " levels truncated");
+      w_.add("MIME nesting deeper than " + std::to_string(limits_.max_depth) + " levels truncated");
       return;
     }
     if (++parts_ > limits_.max_parts) {
@@ -229,7 +245,8 @@ class Walker {
     Attachment a;
     a.declared_type = media_type_of(obj);
     a.media_type = "message/rfc822";
-    const char* subject = inner ? g_mime_object_get_header(GMIME_OBJECT(inner), "Subject") : nullptr;
+    const char* subject =
+        inner ? g_mime_object_get_header(GMIME_OBJECT(inner), "Subject") : nullptr;
     std::string name = eml_filename(subject ? subject : "", obj);
     a.filename = std::move(name);
     a.content_id = clean_content_id(header_or_empty(obj, "Content-Id"));
@@ -258,7 +275,8 @@ class Walker {
     std::replace(name.begin(), name.end(), '/', ' ');
     std::replace(name.begin(), name.end(), '\\', ' ');
     if (name.empty()) {
-      const char* declared = GMIME_IS_PART(obj) ? g_mime_part_get_filename(GMIME_PART(obj)) : nullptr;
+      const char* declared =
+          GMIME_IS_PART(obj) ? g_mime_part_get_filename(GMIME_PART(obj)) : nullptr;
       if (!declared) declared = g_mime_object_get_content_disposition_parameter(obj, "filename");
       if (!declared) declared = g_mime_object_get_content_type_parameter(obj, "name");
       name = declared ? declared : "message";
@@ -306,8 +324,10 @@ class Walker {
   size_t text_bytes_ = 0, html_bytes_ = 0, attachment_bytes_ = 0;
 };
 
-// Skips an mbox "From " separator and blank lines before the header block.
+// Skips a UTF-8 byte-order mark (files saved by editors), an mbox "From " separator and blank
+// lines before the header block.
 std::string_view strip_envelope(std::string_view raw) {
+  if (raw.starts_with("\xEF\xBB\xBF")) raw.remove_prefix(3);
   if (raw.starts_with("From ")) {
     const size_t nl = raw.find('\n');
     raw = nl == std::string_view::npos ? std::string_view() : raw.substr(nl + 1);

@@ -41,17 +41,17 @@ struct ParsedEmail {
   std::string thread_topic;             // Outlook Thread-Topic, decoded
   std::optional<Address> from;
   std::vector<Address> to, cc, reply_to;
-  std::string subject;                  // decoded, unfolded, UTF-8, trimmed
-  std::optional<TimePoint> date;        // nullopt when missing or unparseable: use arrival time
-  std::string text;                     // full plain text (text part, else derived from HTML)
-  std::string new_text;                 // text without quoted history and signature
-  std::string signature;                // the separated signature, if found
-  std::string html;                     // sanitized HTML (empty if none)
+  std::string subject;            // decoded, unfolded, UTF-8, trimmed
+  std::optional<TimePoint> date;  // nullopt when missing or unparseable: use arrival time
+  std::string text;               // full plain text (text part, else derived from HTML)
+  std::string new_text;           // text without quoted history and signature
+  std::string signature;          // the separated signature, if found
+  std::string html;               // sanitized HTML (empty if none)
   std::vector<Attachment> attachments;
-  bool auto_submitted = false;          // Auto-Submitted not "no", Precedence bulk/list/junk,
-                                        // or List-Id present
-  std::string list_id;                  // List-Id without <>, lower-case
-  std::vector<std::string> warnings;    // what was wrong but survivable
+  bool auto_submitted = false;        // Auto-Submitted not "no", Precedence bulk/list/junk,
+                                      // or List-Id present
+  std::string list_id;                // List-Id without <>, lower-case
+  std::vector<std::string> warnings;  // what was wrong but survivable
 };
 
 struct ParseLimits {

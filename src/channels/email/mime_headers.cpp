@@ -41,14 +41,19 @@ std::vector<std::string> raw_ids(std::string_view s) {
       continue;
     }
     if (quoted) {
-      if (c == '\\' && i + 1 < s.size()) ++i;
-      else if (c == '"') quoted = false;
+      if (c == '\\' && i + 1 < s.size())
+        ++i;
+      else if (c == '"')
+        quoted = false;
       continue;
     }
     if (comment > 0) {
-      if (c == '\\' && i + 1 < s.size()) ++i;
-      else if (c == '(') ++comment;
-      else if (c == ')') --comment;
+      if (c == '\\' && i + 1 < s.size())
+        ++i;
+      else if (c == '(')
+        ++comment;
+      else if (c == ')')
+        --comment;
       continue;
     }
     if (c == '(') {
@@ -143,9 +148,8 @@ std::optional<TimePoint> parse_date(const std::string& value) {
 
 // Invisible characters that make "gpj.exe" display as "exe.jpg" and the like.
 bool is_bidi_or_invisible(std::string_view s, size_t i, size_t* len) {
-  static const char* const kSeqs[] = {"\u200E", "\u200F", "\u202A", "\u202B", "\u202C",
-                                      "\u202D", "\u202E", "\u2066", "\u2067", "\u2068",
-                                      "\u2069", "\uFEFF"};
+  static const char* const kSeqs[] = {"\u200E", "\u200F", "\u202A", "\u202B", "\u202C", "\u202D",
+                                      "\u202E", "\u2066", "\u2067", "\u2068", "\u2069", "\uFEFF"};
   for (const char* q : kSeqs) {
     const std::string_view sv(q);
     if (s.substr(i, sv.size()) == sv) {

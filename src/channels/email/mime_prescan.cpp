@@ -60,8 +60,7 @@ void parse_content_type(std::string_view v, std::string* media, std::string* bou
     while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n')) ++i;
   };
   skip_ws();
-  while (i < v.size() && v[i] != ';' && v[i] != ' ' && v[i] != '\t' && v[i] != '\r' &&
-         v[i] != '\n')
+  while (i < v.size() && v[i] != ';' && v[i] != ' ' && v[i] != '\t' && v[i] != '\r' && v[i] != '\n')
     *media += static_cast<char>(g_ascii_tolower(v[i++]));
   while (i < v.size()) {
     while (i < v.size() && v[i] != ';') {
@@ -74,7 +73,8 @@ void parse_content_type(std::string_view v, std::string* media, std::string* bou
     ++i;  // past ';'
     skip_ws();
     std::string name;
-    while (i < v.size() && v[i] != '=' && v[i] != ';') name += static_cast<char>(g_ascii_tolower(v[i++]));
+    while (i < v.size() && v[i] != '=' && v[i] != ';')
+      name += static_cast<char>(g_ascii_tolower(v[i++]));
     while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
     if (i >= v.size() || v[i] != '=') continue;
     ++i;
@@ -143,14 +143,16 @@ Prescan prescan(std::string_view raw, const ParseLimits& limits) {
     total_header_bytes += size;
     const size_t colon = f.find(':');
     if (colon == std::string_view::npos) return;
-    const std::string_view value = f.substr(colon + 1, std::min(kMaxContentTypeScan, size - colon - 1));
+    const std::string_view value =
+        f.substr(colon + 1, std::min(kMaxContentTypeScan, size - colon - 1));
     if (!have_ct && is_field(f, colon, "content-type")) {
       have_ct = true;
       ct_value.assign(value);
     } else if (is_field(f, colon, "content-transfer-encoding")) {
       std::string v;
       for (char c : value)
-        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') v += static_cast<char>(g_ascii_tolower(c));
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+          v += static_cast<char>(g_ascii_tolower(c));
       encoded = v == "base64" || v == "quoted-printable" || v.find("uue") != std::string::npos;
     }
   };
@@ -178,8 +180,8 @@ Prescan prescan(std::string_view raw, const ParseLimits& limits) {
     size_t nl = raw.find('\n', pos);
     const size_t end = nl == std::string_view::npos ? raw.size() : nl + 1;
     const std::string_view line = trim_crlf(raw.substr(pos, end - pos));
-    auto [k, is_close] = frames.empty() ? std::pair<int, bool>{-1, false}
-                                        : match_boundary(line, frames);
+    auto [k, is_close] =
+        frames.empty() ? std::pair<int, bool>{-1, false} : match_boundary(line, frames);
 
     if (state == State::headers && !skipping && k < 0) {
       if (!line.empty()) {

@@ -53,11 +53,11 @@ bool one_of(std::string_view s, std::initializer_list<std::string_view> set) {
 
 // Declared types that say nothing about the content.
 bool generic_type(std::string_view t) {
-  return t.empty() || one_of(t, {"application/octet-stream", "application/unknown",
-                                 "application/x-unknown", "binary/octet-stream",
-                                 "application/binary", "application/force-download",
-                                 "application/x-download", "application/download",
-                                 "application/x-msdownload-unknown", "unknown/unknown"});
+  return t.empty() ||
+         one_of(t, {"application/octet-stream", "application/unknown", "application/x-unknown",
+                    "binary/octet-stream", "application/binary", "application/force-download",
+                    "application/x-download", "application/download",
+                    "application/x-msdownload-unknown", "unknown/unknown"});
 }
 
 // Sniff results too vague to override a specific declared type: text is text, and zip / OLE
@@ -69,12 +69,27 @@ bool weak_sniff(std::string_view s) {
                     "application/xml", "application/json", "application/csv"});
 }
 
+// Other spellings senders use for the same type.
+std::string_view canonical(std::string_view t) {
+  static const std::pair<std::string_view, std::string_view> kAliases[] = {
+      {"image/jpg", "image/jpeg"},
+      {"image/pjpeg", "image/jpeg"},
+      {"image/x-png", "image/png"},
+      {"application/x-pdf", "application/pdf"},
+      {"application/x-gzip", "application/gzip"},
+      {"application/x-zip-compressed", "application/zip"},
+      {"application/x-zip", "application/zip"}};
+  for (auto [alias, name] : kAliases)
+    if (t == alias) return name;
+  return t;
+}
+
 // Declared types whose files always start with a recognizable signature: when the bytes do
 // not carry it, the claim is false even if libmagic cannot say what the file really is.
 bool strong_magic_type(std::string_view t) {
-  return one_of(t, {"image/png", "image/jpeg", "image/jpg", "image/pjpeg", "image/gif",
-                    "image/webp", "image/bmp", "image/tiff", "application/pdf",
-                    "application/zip", "application/gzip", "application/x-gzip"});
+  return one_of(canonical(t),
+                {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff",
+                 "application/pdf", "application/zip", "application/gzip"});
 }
 
 }  // namespace
@@ -86,18 +101,17 @@ std::string sniff_media_type(std::string_view data) {
 
 std::string choose_media_type(const std::string& declared, const std::string& sniffed,
                               std::string* warning) {
-  if (sniffed.empty() || sniffed == declared) return generic_type(declared) ? "application/octet-stream" : declared;
+  if (sniffed.empty() || sniffed == declared)
+    return generic_type(declared) ? "application/octet-stream" : declared;
+  if (canonical(declared) == sniffed) return sniffed;
   if (generic_type(declared)) {
     return one_of(sniffed, {"application/x-empty", "inode/x-empty"}) ? "application/octet-stream"
-                                                                      : sniffed;
+                                                                     : sniffed;
   }
   if (strong_magic_type(declared)) {
-    // image/jpg and image/pjpeg are spellings of image/jpeg, not a mismatch.
-    if (sniffed == "image/jpeg" && one_of(declared, {"image/jpg", "image/pjpeg"})) return sniffed;
     if (one_of(sniffed, {"application/x-empty", "inode/x-empty"})) return declared;
-    if (declared == "application/zip" && sniffed == "application/zip") return declared;
     if (warning) *warning = "declared " + declared + " but content is " + sniffed;
-    return sniffed == "text/plain" || weak_sniff(sniffed) ? "application/octet-stream" : sniffed;
+    return weak_sniff(sniffed) ? "application/octet-stream" : sniffed;
   }
   if (weak_sniff(sniffed)) return declared;
   // A specific claim contradicted by a specific signature: the bytes decide, since they are

@@ -225,12 +225,11 @@ std::string decode_text_part(GMimePart* part, size_t limit, Warnings& w) {
 
   std::string out;
   bool bad = false, nul = false;
-  static const char* const kUnlabeled[] = {"", "us-ascii", "ascii", "ansi_x3.4-1968",
+  static const char* const kUnlabeled[] = {"",          "us-ascii",     "ascii",   "ansi_x3.4-1968",
                                            "iso646-us", "unknown-8bit", "unknown", "x-unknown",
-                                           "default", "8bit", "none"};
-  const bool unlabeled = std::find_if(std::begin(kUnlabeled), std::end(kUnlabeled), [&](auto* l) {
-                           return cs == l;
-                         }) != std::end(kUnlabeled);
+                                           "default",   "8bit",         "none"};
+  const bool unlabeled = std::find_if(std::begin(kUnlabeled), std::end(kUnlabeled),
+                                      [&](auto* l) { return cs == l; }) != std::end(kUnlabeled);
   std::string from;
   if (cs == "utf-8" || cs == "utf8" || (unlabeled && is_valid_utf8(raw.bytes))) {
     out = std::move(raw.bytes);
@@ -251,8 +250,10 @@ std::string decode_text_part(GMimePart* part, size_t limit, Warnings& w) {
       w.add("unknown charset " + clean_line(cs.substr(0, 64)) + ", decoded as windows-1252");
       conv.reset(g_mime_filter_charset_new("windows-1252", "UTF-8"));
     }
-    if (conv) convert_charset(conv.get(), raw.bytes, limit, out);
-    else out = std::move(raw.bytes);  // no iconv at all: keep bytes, repaired below
+    if (conv)
+      convert_charset(conv.get(), raw.bytes, limit, out);
+    else
+      out = std::move(raw.bytes);  // no iconv at all: keep bytes, repaired below
   }
   clean_text(out, &bad, &nul);
   if (bad) w.add("invalid UTF-8 replaced");

@@ -37,31 +37,76 @@ std::string_view trim(std::string_view s) {
 
 bool blank(std::string_view s) { return trim(s).empty(); }
 
-bool quoted(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size() && i < 3 && s[i] == ' ') ++i;
-  return i < s.size() && s[i] == '>';
+// One input line with what every test needs computed once (the scan runs several tests per
+// line, and a 2 MB text has a lot of lines).
+struct Line {
+  std::string_view raw;
+  std::string_view trimmed;
+  std::string low;    // trimmed, ASCII lower-case; only the head of a long line
+  std::string label;  // `low` without '*' (bold markers around "*From:*")
+  bool blank = false, quoted = false, long_line = false;
+};
+
+constexpr size_t kShortLine = 512;  // longer lines are never markers, attributions or labels
+
+std::vector<Line> analyze(std::string_view text) {
+  std::vector<Line> lines;
+  for (size_t pos = 0; pos <= text.size();) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    Line l;
+    l.raw = text.substr(pos, nl - pos);
+    l.trimmed = trim(l.raw);
+    l.blank = l.trimmed.empty();
+    size_t i = 0;
+    while (i < l.raw.size() && i < 3 && l.raw[i] == ' ') ++i;
+    l.quoted = i < l.raw.size() && l.raw[i] == '>';
+    l.long_line = l.trimmed.size() > kShortLine;
+    l.low = lower_ascii(l.trimmed.substr(0, l.long_line ? 64 : kShortLine));
+    for (char c : std::string_view(l.low).substr(0, 64))
+      if (c != '*') l.label += c;
+    lines.push_back(std::move(l));
+    pos = nl + 1;
+  }
+  return lines;
 }
 
 bool ends_with_any(std::string_view s, std::initializer_list<std::string_view> tails) {
   return std::any_of(tails.begin(), tails.end(), [&](auto t) { return s.ends_with(t); });
 }
 
+bool starts_with_any(std::string_view s, std::initializer_list<std::string_view> heads) {
+  return std::any_of(heads.begin(), heads.end(), [&](auto h) { return s.starts_with(h); });
+}
+
 // "-----Original Message-----", "---------- Forwarded message ---------", "Begin forwarded
 // message:" and their common translations.
-bool separator_line(std::string_view line) {
-  std::string l = lower_ascii(trim(line));
+bool separator_line(const Line& line) {
+  if (line.long_line || line.blank) return false;
+  std::string_view l = line.low;
   const bool dashed = l.starts_with("--") || l.starts_with("- -");
-  while (!l.empty() && (l.front() == '-' || l.front() == ' ')) l.erase(0, 1);
-  while (!l.empty() && (l.back() == '-' || l.back() == ' ')) l.pop_back();
-  static const std::array<std::string_view, 20> kDashed = {
-      "original message",        "ursprüngliche nachricht", "message d'origine",
-      "mensaje original",        "messaggio originale",     "oorspronkelijk bericht",
-      "originalmeddelande",      "mensagem original",       "original meddelelse",
-      "原始邮件",                "原始郵件",                "forwarded message",
-      "weitergeleitete nachricht", "message transféré",     "mensaje reenviado",
-      "mensagem encaminhada",    "messaggio inoltrato",     "doorgestuurd bericht",
-      "转发的邮件",              "original-nachricht"};
+  while (!l.empty() && (l.front() == '-' || l.front() == ' ')) l.remove_prefix(1);
+  while (!l.empty() && (l.back() == '-' || l.back() == ' ')) l.remove_suffix(1);
+  static const std::array<std::string_view, 20> kDashed = {"original message",
+                                                           "ursprüngliche nachricht",
+                                                           "message d'origine",
+                                                           "mensaje original",
+                                                           "messaggio originale",
+                                                           "oorspronkelijk bericht",
+                                                           "originalmeddelande",
+                                                           "mensagem original",
+                                                           "original meddelelse",
+                                                           "原始邮件",
+                                                           "原始郵件",
+                                                           "forwarded message",
+                                                           "weitergeleitete nachricht",
+                                                           "message transféré",
+                                                           "mensaje reenviado",
+                                                           "mensagem encaminhada",
+                                                           "messaggio inoltrato",
+                                                           "doorgestuurd bericht",
+                                                           "转发的邮件",
+                                                           "original-nachricht"};
   if (dashed && std::find(kDashed.begin(), kDashed.end(), l) != kDashed.end()) return true;
   static const std::array<std::string_view, 4> kPlain = {
       "begin forwarded message:", "anfang der weitergeleiteten nachricht:",
@@ -69,56 +114,47 @@ bool separator_line(std::string_view line) {
   return std::find(kPlain.begin(), kPlain.end(), l) != kPlain.end();
 }
 
-// A header label at the start of a line ("From:", "*Von:*", "De :"), bold stars ignored.
-bool has_label(std::string_view line, std::initializer_list<std::string_view> labels) {
-  std::string l;
-  for (char c : trim(line))
-    if (c != '*') l += c;
-  l = lower_ascii(l);
-  return std::any_of(labels.begin(), labels.end(), [&](auto lab) { return l.starts_with(lab); });
-}
-
-bool from_label(std::string_view line) {
-  return has_label(line, {"from:", "von:", "de:", "de :", "van:", "da:", "från:", "fra:",
-                          "发件人:", "发件人：", "寄件者:", "寄件者：", "送信者:"});
+bool from_label(const Line& l) {
+  return starts_with_any(l.label, {"from:", "von:", "de:", "de :", "van:", "da:", "från:", "fra:",
+                                   "发件人:", "发件人：", "寄件者:", "寄件者：", "送信者:"});
 }
 
 // Outlook's history header: a From line with a Sent/Date and a To/Subject line right after.
-bool header_block(const std::vector<std::string_view>& lines, size_t i) {
+bool header_block(const std::vector<Line>& lines, size_t i) {
   if (!from_label(lines[i])) return false;
   bool sent = false, to = false;
   for (size_t k = i + 1; k < lines.size() && k <= i + 6; ++k) {
-    if (has_label(lines[k], {"sent:", "date:", "gesendet:", "datum:", "envoyé :", "envoyé:",
-                             "date :", "enviado:", "enviado el:", "fecha:", "verzonden:",
-                             "inviato:", "data:", "skickat:", "sendt:", "发送时间:", "发送时间：",
-                             "日期:", "日期：", "送信日時:"}))
+    const std::string_view l = lines[k].label;
+    if (starts_with_any(l, {"sent:",      "date:",      "gesendet:", "datum:",      "envoyé :",
+                            "envoyé:",    "date :",     "enviado:",  "enviado el:", "fecha:",
+                            "verzonden:", "inviato:",   "data:",     "skickat:",    "sendt:",
+                            "发送时间:",  "发送时间：", "日期:",     "日期：",      "送信日時:"}))
       sent = true;
-    if (has_label(lines[k], {"to:", "subject:", "an:", "betreff:", "à :", "à:", "objet :",
-                             "objet:", "para:", "asunto:", "aan:", "onderwerp:", "a:",
-                             "oggetto:", "till:", "ämne:", "til:", "emne:", "收件人:",
-                             "收件人：", "主题:", "主题：", "宛先:", "件名:"}))
+    if (starts_with_any(l, {"to:",     "subject:", "an:",   "betreff:", "à :",   "à:",
+                            "objet :", "objet:",   "para:", "asunto:",  "aan:",  "onderwerp:",
+                            "a:",      "oggetto:", "till:", "ämne:",    "til:",  "emne:",
+                            "收件人:", "收件人：", "主题:", "主题：",   "宛先:", "件名:"}))
       to = true;
   }
   return sent && to;
 }
 
-bool underscore_separator(const std::vector<std::string_view>& lines, size_t i) {
-  const std::string_view l = trim(lines[i]);
+bool underscore_separator(const std::vector<Line>& lines, size_t i) {
+  const std::string_view l = lines[i].trimmed;
   if (l.size() < 10 || l.find_first_not_of('_') != std::string_view::npos) return false;
   if (l.size() >= 30) return true;
   for (size_t k = i + 1; k < lines.size() && k <= i + 3; ++k)
-    if (!blank(lines[k])) return from_label(lines[k]);
+    if (!lines[k].blank) return from_label(lines[k]);
   return false;
 }
 
-bool attribution_text(std::string_view s) {
-  const std::string l = lower_ascii(trim(s));
+// `l` is lower-case and trimmed.
+bool attribution_text(std::string_view l) {
   if (l.size() > kMaxAttributionBytes || l.empty()) return false;
   if (ends_with_any(l, {"wrote:", "writes:"})) return true;
   if (l.starts_with("am ") && l.ends_with(":") && l.find("schrieb") != std::string::npos)
     return true;
-  if (l.starts_with("le ") && ends_with_any(l, {"a écrit :", "a écrit:", "a écrit :"}))
-    return true;
+  if (l.starts_with("le ") && ends_with_any(l, {"a écrit :", "a écrit:", "a écrit :"})) return true;
   if (l.starts_with("el ") && ends_with_any(l, {"escribió:", "escribio:", "escribió :"}))
     return true;
   if (l.starts_with("em ") && l.ends_with("escreveu:")) return true;
@@ -130,61 +166,66 @@ bool attribution_text(std::string_view s) {
   return ends_with_any(l, {"写道：", "写道:", "寫道：", "寫道:"});
 }
 
-bool attribution_start(std::string_view s) {
-  const std::string l = lower_ascii(trim(s));
-  for (std::string_view p : {"on ", "am ", "le ", "el ", "em ", "il ", "op ", "den ", "在 "})
-    if (l.starts_with(p)) return true;
-  return false;
-}
-
 // Length in lines of an attribution starting at line i (clients wrap long ones), or 0.
-size_t attribution(const std::vector<std::string_view>& lines, size_t i) {
-  if (quoted(lines[i]) || blank(lines[i])) return 0;
-  std::string joined(trim(lines[i]));
-  if (attribution_text(joined)) return 1;
+size_t attribution(const std::vector<Line>& lines, size_t i) {
+  const Line& first = lines[i];
+  if (first.quoted || first.blank || first.long_line) return 0;
+  if (attribution_text(first.low)) return 1;
   // Gmail in several locales: "2017-11-20 21:32 GMT+02:00 Robert <rob@x.org>:" with no verb;
   // only taken as an attribution when a quote follows.
-  if (joined.size() <= kMaxAttributionBytes && joined.ends_with(">:") &&
-      joined.find('@') != std::string::npos) {
+  if (first.low.size() <= kMaxAttributionBytes && first.low.ends_with(">:") &&
+      first.low.find('@') != std::string::npos) {
     for (size_t k = i + 1; k < lines.size(); ++k)
-      if (!blank(lines[k])) return quoted(lines[k]) ? 1 : 0;
+      if (!lines[k].blank) return lines[k].quoted ? 1 : 0;
   }
-  if (!attribution_start(joined)) return 0;
+  if (!starts_with_any(first.low, {"on ", "am ", "le ", "el ", "em ", "il ", "op ", "den ", "在 "}))
+    return 0;
+  std::string joined = first.low;
   for (size_t k = i + 1; k < lines.size() && k <= i + 2; ++k) {
-    if (blank(lines[k]) || quoted(lines[k])) return 0;
+    if (lines[k].blank || lines[k].quoted || lines[k].long_line) return 0;
     joined += ' ';
-    joined += trim(lines[k]);
+    joined += lines[k].low;
     if (joined.size() > kMaxAttributionBytes) return 0;
     if (attribution_text(joined)) return k - i + 1;
   }
   return 0;
 }
 
-bool footer_rule(std::string_view line) {
-  const std::string_view l = trim(line);
-  return l.size() >= 20 && l.find_first_not_of('-') == std::string_view::npos;
+bool footer_rule(const Line& l) {
+  return l.trimmed.size() >= 20 && l.trimmed.find_first_not_of('-') == std::string_view::npos;
 }
 
 // Only quoted lines (and blanks) follow until the end or a list footer rule.
-bool only_quotes_follow(const std::vector<std::string_view>& lines, size_t from) {
+bool only_quotes_follow(const std::vector<Line>& lines, size_t from) {
   for (size_t k = from; k < lines.size(); ++k) {
-    if (blank(lines[k]) || quoted(lines[k])) continue;
-    return footer_rule(lines[k]) || trim(lines[k]) == "--";
+    if (lines[k].blank || lines[k].quoted) continue;
+    return footer_rule(lines[k]) || lines[k].trimmed == "--";
   }
   return true;
 }
 
 bool mobile_footer(std::string_view line) {
   const std::string l = lower_ascii(trim(line));
-  static const std::array<std::string_view, 18> kFooters = {
-      "sent from my ",          "sent from outlook",       "get outlook for ",
-      "sent from mail for windows", "sent from yahoo mail", "sent from samsung",
-      "sent via ",              "sent with ",              "von meinem iphone gesendet",
-      "von meinem ipad gesendet", "von meinem smartphone gesendet", "envoyé de mon ",
-      "enviado desde mi ",      "enviado do meu ",         "inviato da ",
-      "verzonden vanaf mijn ",  "发自我的",                "從我的 iphone 傳送"};
-  return l.size() < 120 && std::any_of(kFooters.begin(), kFooters.end(),
-                                       [&](auto f) { return l.starts_with(f); });
+  static const std::array<std::string_view, 18> kFooters = {"sent from my ",
+                                                            "sent from outlook",
+                                                            "get outlook for ",
+                                                            "sent from mail for windows",
+                                                            "sent from yahoo mail",
+                                                            "sent from samsung",
+                                                            "sent via ",
+                                                            "sent with ",
+                                                            "von meinem iphone gesendet",
+                                                            "von meinem ipad gesendet",
+                                                            "von meinem smartphone gesendet",
+                                                            "envoyé de mon ",
+                                                            "enviado desde mi ",
+                                                            "enviado do meu ",
+                                                            "inviato da ",
+                                                            "verzonden vanaf mijn ",
+                                                            "发自我的",
+                                                            "從我的 iphone 傳送"};
+  return l.size() < 120 &&
+         std::any_of(kFooters.begin(), kFooters.end(), [&](auto f) { return l.starts_with(f); });
 }
 
 // Mailing-list boilerplate at the very end ("----\nTo unsubscribe, e-mail: ..."): a rule line
@@ -229,13 +270,7 @@ std::string trim_block(std::string s) {
 
 ReplySplit split_reply(std::string_view text) {
   ReplySplit r;
-  std::vector<std::string_view> lines;
-  for (size_t pos = 0; pos <= text.size();) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
+  const std::vector<Line> lines = analyze(text);
 
   // 1. Where the history starts, and which lines before it are not the sender's.
   size_t cut = lines.size();
@@ -254,16 +289,19 @@ ReplySplit split_reply(std::string_view text) {
       i += n - 1;
       continue;
     }
-    if (quoted(lines[i])) drop[i] = true;
+    if (lines[i].quoted) drop[i] = true;
   }
-  r.quoted = trim_block(join(lines, cut, lines.size()));
+  std::vector<std::string_view> raw;
+  raw.reserve(lines.size());
+  for (const auto& l : lines) raw.push_back(l.raw);
+  r.quoted = trim_block(join(raw, cut, raw.size()));
 
   std::vector<std::string_view> kept;
   for (size_t i = 0; i < cut; ++i) {
     if (drop[i]) continue;
     // Dropped quotes leave gaps: keep at most one blank line in a row.
-    if (blank(lines[i]) && (kept.empty() || blank(kept.back()))) continue;
-    kept.push_back(lines[i]);
+    if (lines[i].blank && (kept.empty() || blank(kept.back()))) continue;
+    kept.push_back(raw[i]);
   }
   while (!kept.empty() && blank(kept.back())) kept.pop_back();
   drop_list_footer(kept);

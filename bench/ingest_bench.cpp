@@ -1,0 +1,272 @@
+// Email ingest throughput: the corpus mbox files replicated to N messages, ingested through
+// Engine::ingest_email_batch (system principal of a freshly bootstrapped organization) into a
+// fresh database, on one thread. Every copy gets a suffix on its Message-ID and on every id in
+// In-Reply-To / References, so each copy threads exactly like the original corpus does.
+//
+//   bench_ingest [--corpus DIR] [--messages N] [--window W] [--batch B] [--db URL]
+//                [--blob-dir DIR] [--cache-mb MB] [--no-fts]
+//
+// --cache-mb and --no-fts (SQLite only) are for attributing time, not product settings.
+// DIR defaults to $BANXWAY_CORPUS; URL defaults to a new SQLite file in a temp directory
+// (removed afterwards). Prints messages/s for the first W (default 10k) messages, for each
+// later window of W starting at a power-of-ten-ish checkpoint, peak RSS at each checkpoint, and
+// the overall rate.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "banxway/engine.hpp"
+#include "channels/email/mailbox_files.hpp"
+#include "core/json.hpp"
+#include "engine_impl.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+long peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024;
+}
+
+bool ieq_prefix(std::string_view line, std::string_view name) {
+  if (line.size() < name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(line[i])) != std::tolower(static_cast<unsigned char>(name[i])))
+      return false;
+  return true;
+}
+
+// Adds `suffix` inside every <...> id of the Message-ID, In-Reply-To and References headers
+// (continuation lines included), before the '@' so the id stays well formed.
+std::string rewrite_ids(const std::string& raw, const std::string& suffix) {
+  if (suffix.empty()) return raw;
+  std::string out;
+  out.reserve(raw.size() + 256);
+  size_t pos = 0;
+  bool in_ids = false;  // inside one of the three headers (incl. folded lines)
+  while (pos < raw.size()) {
+    size_t nl = raw.find('\n', pos);
+    size_t end = nl == std::string::npos ? raw.size() : nl + 1;
+    std::string_view line(raw.data() + pos, end - pos);
+    if (line == "\n" || line == "\r\n") {  // end of the header block
+      out.append(raw, pos, std::string::npos);
+      return out;
+    }
+    if (line[0] != ' ' && line[0] != '\t')
+      in_ids = ieq_prefix(line, "message-id:") || ieq_prefix(line, "in-reply-to:") ||
+               ieq_prefix(line, "references:");
+    if (!in_ids) {
+      out.append(line);
+    } else {
+      for (size_t i = 0; i < line.size(); ++i) {
+        char ch = line[i];
+        if (ch == '@') {
+          // Only inside an angle-bracketed id: look back for '<' without '>' in between.
+          size_t lt = std::string_view(line).rfind('<', i);
+          size_t gt = lt == std::string_view::npos ? lt : std::string_view(line).find('>', lt);
+          if (lt != std::string_view::npos && (gt == std::string_view::npos || gt > i)) out += suffix;
+        }
+        out.push_back(ch);
+      }
+    }
+    pos = end;
+  }
+  return out;
+}
+
+struct Args {
+  std::string corpus;
+  std::string db;
+  size_t messages = 100000;
+  size_t window = 10000;
+  size_t batch = 200;
+  std::string blob_dir;
+  // Diagnostics (not the product's behaviour): a larger SQLite page cache for the writer, and
+  // no full-text index (its triggers dropped), to attribute time.
+  long cache_mb = 0;
+  bool no_fts = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  if (const char* c = std::getenv("BANXWAY_CORPUS")) a.corpus = c;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", k.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (k == "--corpus") a.corpus = next();
+    else if (k == "--db") a.db = next();
+    else if (k == "--messages") a.messages = std::stoull(next());
+    else if (k == "--window") a.window = std::stoull(next());
+    else if (k == "--batch") a.batch = std::stoull(next());
+    else if (k == "--blob-dir") a.blob_dir = next();
+    else if (k == "--cache-mb") a.cache_mb = std::stol(next());
+    else if (k == "--no-fts") a.no_fts = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_ingest [--corpus DIR] [--messages N] [--window W] [--batch B] "
+                   "[--db URL] [--blob-dir DIR] "
+                   "[--cache-mb MB] [--no-fts]\n");
+      return 2;
+    }
+  }
+  if (a.corpus.empty()) {
+    std::fprintf(stderr, "no corpus: pass --corpus DIR or set BANXWAY_CORPUS\n");
+    return 2;
+  }
+  std::vector<std::string> originals;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(fs::path(a.corpus) / "mbox"))
+    if (e.path().extension() == ".mbox") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    auto st = banxway::email::for_each_mbox_message(f.string(), [&](std::string&& raw, size_t) {
+      originals.push_back(std::move(raw));
+      return true;
+    });
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s: %s\n", f.c_str(), st.message().c_str());
+      return 1;
+    }
+  }
+  if (originals.empty()) {
+    std::fprintf(stderr, "no messages in %s/mbox\n", a.corpus.c_str());
+    return 1;
+  }
+
+  fs::path tmpdir;
+  if (a.db.empty()) {
+    tmpdir = fs::temp_directory_path() / ("bench_ingest." + std::to_string(::getpid()));
+    fs::create_directories(tmpdir);
+    a.db = "sqlite://" + (tmpdir / "bench.db").string();
+  }
+  banxway::EngineOptions opts;
+  opts.database_url = a.db;
+  if (a.db.starts_with("postgres")) {
+    tmpdir = fs::temp_directory_path() / ("bench_ingest." + std::to_string(::getpid()));
+    fs::create_directories(tmpdir);
+    opts.blob_dir = (tmpdir / "blobs").string();
+  }
+  // A separate blob directory (e.g. on tmpfs) separates file-creation cost from the rest.
+  if (!a.blob_dir.empty()) opts.blob_dir = a.blob_dir;
+  auto engine = banxway::Engine::open(opts);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "open: %s\n", engine.status().message().c_str());
+    return 1;
+  }
+  if (a.cache_mb > 0 || a.no_fts) {
+    std::string sql;
+    if (a.cache_mb > 0) sql += "PRAGMA cache_size=-" + std::to_string(a.cache_mb * 1024) + ";";
+    if (a.no_fts)
+      sql += "DROP TRIGGER IF EXISTS messages_fts_ai; DROP TRIGGER IF EXISTS messages_fts_ad;"
+             "DROP TRIGGER IF EXISTS messages_fts_au;";
+    auto st = (*engine)->impl().core.db->transaction(
+        [&](banxway::store::Conn& c) { return c.exec_script(sql); });
+    if (!st.ok()) {
+      std::fprintf(stderr, "diagnostic settings: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+  // A fresh organization per run, so a reused PostgreSQL database still starts empty for it.
+  auto boot = (*engine)->bootstrap("Ingest Bench");
+  if (!boot.ok()) {
+    std::fprintf(stderr, "bootstrap: %s\n", boot.status().message().c_str());
+    return 1;
+  }
+  banxway::json::Document d;
+  if (!banxway::json::parse(boot->org_json, &d).ok()) return 1;
+  auto who = (*engine)->system_principal(d["id"].GetString(), "bench");
+  if (!who.ok()) return 1;
+
+  std::printf("corpus: %zu messages from %zu mbox files; target %zu messages, batch %zu, db %s\n",
+              originals.size(), files.size(), a.messages, a.batch, a.db.c_str());
+  // Checkpoints: windows of W messages that start at 0, 10k, 100k, 1M... (when reached) and
+  // the last window.
+  std::vector<size_t> window_starts = {0};
+  for (size_t s = 10 * a.window; s + a.window <= a.messages; s *= 10) window_starts.push_back(s);
+  if (a.messages >= 2 * a.window && a.messages - a.window > window_starts.back())
+    window_starts.push_back(a.messages - a.window);
+
+  size_t done = 0, copy = 0, errors = 0, duplicates = 0;
+  double rate_first = 0, rate_last = 0;
+  auto t_all = Clock::now();
+  // Open windows: (first message, start time); they may overlap by up to one batch.
+  std::vector<std::pair<size_t, Clock::time_point>> open_windows;
+  std::vector<std::string> raws;
+  while (done < a.messages) {
+    // One copy of the corpus (or the part that is still needed), ids suffixed per copy.
+    std::string suffix = copy == 0 ? "" : ".c" + std::to_string(copy);
+    raws.clear();
+    size_t n = std::min(originals.size(), a.messages - done);
+    for (size_t i = 0; i < n; ++i) raws.push_back(rewrite_ids(originals[i], suffix));
+    ++copy;
+    // Feed in batch-sized slices so window boundaries are measured to within one batch.
+    for (size_t off = 0; off < n; off += a.batch) {
+      size_t m = std::min(a.batch, n - off);
+      for (size_t w : window_starts)
+        if (done <= w && w < done + m) open_windows.emplace_back(done, Clock::now());
+      std::vector<std::string_view> views(raws.begin() + off, raws.begin() + off + m);
+      auto results = (*engine)->ingest_email_batch(*who, views, a.batch);
+      for (auto& r : results) {
+        if (!r.ok()) {
+          if (errors++ < 5) std::fprintf(stderr, "error: %s\n", r.status().message().c_str());
+        } else if (r->find("\"duplicate\":true") != std::string::npos) {
+          ++duplicates;
+        }
+      }
+      done += m;
+      for (auto it = open_windows.begin(); it != open_windows.end();) {
+        if (done - it->first < a.window) {
+          ++it;
+          continue;
+        }
+        double s = std::chrono::duration<double>(Clock::now() - it->second).count();
+        double rate = static_cast<double>(done - it->first) / s;
+        if (it->first == 0) rate_first = rate;
+        rate_last = rate;
+        std::printf("window %zu..%zu: %.0f messages/s, peak RSS %ld MB\n", it->first, done, rate,
+                    peak_rss_mb());
+        std::fflush(stdout);
+        it = open_windows.erase(it);
+      }
+    }
+  }
+  double total_s = std::chrono::duration<double>(Clock::now() - t_all).count();
+  // CPU time as well as wall time: on a shared machine the wall rate depends on the neighbours.
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  double user_s = static_cast<double>(u.ru_utime.tv_sec) + u.ru_utime.tv_usec / 1e6;
+  double sys_s = static_cast<double>(u.ru_stime.tv_sec) + u.ru_stime.tv_usec / 1e6;
+  std::printf("total: %zu messages in %.1f s = %.0f messages/s (%zu duplicates, %zu errors), "
+              "peak RSS %ld MB\n"
+              "cpu: user %.1f s + sys %.1f s = %.0f messages per CPU second\n",
+              done, total_s, static_cast<double>(done) / total_s, duplicates, errors, peak_rss_mb(),
+              user_s, sys_s, static_cast<double>(done) / (user_s + sys_s));
+  if (rate_first > 0 && rate_last > 0 && window_starts.size() > 1)
+    std::printf("last window / first window: %.2f\n", rate_last / rate_first);
+  engine->reset();
+  if (!tmpdir.empty()) {
+    std::error_code ec;
+    fs::remove_all(tmpdir, ec);
+  }
+  return errors ? 1 : 0;
+}
