@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "channels/email/subject.hpp"
 #include "core/crypto.hpp"
 #include "core/env.hpp"
 
@@ -16,20 +17,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool ieq_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-// Reply/forward markers as mail clients write them in various languages.
-constexpr std::string_view kAsciiPrefixes[] = {"re", "fw", "fwd", "aw", "wg", "sv", "rv", "tr",
-                                               "vs", "antw", "res", "enc", "rif", "odp", "ynt"};
-constexpr std::string_view kUnicodePrefixes[] = {"回复", "回覆", "答复", "转发", "轉寄", "Ответ"};
-
-// Removes one leading marker ("Re:", "RE[2]:", "回复：", "[list-tag]"); false if none.
+// Removes one leading marker ("Re:", "RE[2]:", "回复：") or bracketed list tag ("[ops]").
 bool strip_one(std::string_view& s) {
   s = trim(s);
   if (s.starts_with("[")) {
@@ -39,38 +27,7 @@ bool strip_one(std::string_view& s) {
       return true;
     }
   }
-  auto take_colon = [&](size_t pos) -> bool {
-    // Optional counter "[2]" or " (2)", optional space, then ':' or a full-width '：'.
-    size_t at = pos;
-    while (at < s.size() && s[at] == ' ') ++at;
-    if (at < s.size() && (s[at] == '[' || s[at] == '(')) pos = at;
-    if (pos < s.size() && (s[pos] == '[' || s[pos] == '(')) {
-      char close = s[pos] == '[' ? ']' : ')';
-      size_t q = pos + 1;
-      while (q < s.size() && std::isdigit(static_cast<unsigned char>(s[q]))) ++q;
-      if (q == pos + 1 || q >= s.size() || s[q] != close) return false;
-      pos = q + 1;
-    }
-    while (pos < s.size() && s[pos] == ' ') ++pos;
-    if (pos < s.size() && s[pos] == ':') {
-      s.remove_prefix(pos + 1);
-      return true;
-    }
-    if (s.substr(pos).starts_with("\xef\xbc\x9a")) {  // U+FF1A FULLWIDTH COLON
-      s.remove_prefix(pos + 3);
-      return true;
-    }
-    return false;
-  };
-  size_t word = 0;
-  while (word < s.size() && std::isalpha(static_cast<unsigned char>(s[word]))) ++word;
-  if (word > 0) {
-    for (std::string_view p : kAsciiPrefixes)
-      if (ieq_ascii(s.substr(0, word), p) && take_colon(word)) return true;
-  }
-  for (std::string_view p : kUnicodePrefixes)
-    if (s.starts_with(p) && take_colon(p.size())) return true;
-  return false;
+  return email::strip_reply_marker(s);
 }
 
 std::string lower_ascii(std::string_view s) {
