@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include "support/mail_env.hpp"
+
 #include <csignal>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -45,44 +47,9 @@ static const bool kSigpipeIgnored = [] {
 
 namespace {
 
-struct SmtpEnv {
-  std::string host = "127.0.0.1";
-  int smtp_port = 0, imap_port = 0;
-  std::string user, password;
-};
+using bxtest::MailEnv;
 
-std::optional<SmtpEnv> smtp_env() {
-  const char* smtp = std::getenv("BANXWAY_TEST_SMTP_PORT");
-  const char* imap = std::getenv("BANXWAY_TEST_IMAP_PORT");
-  if (smtp == nullptr || *smtp == '\0' || imap == nullptr || *imap == '\0') return std::nullopt;
-  auto get = [](const char* name, const char* fallback) {
-    const char* v = std::getenv(name);
-    return std::string(v != nullptr && *v != '\0' ? v : fallback);
-  };
-  SmtpEnv e;
-  e.host = get("BANXWAY_TEST_IMAP_HOST", "127.0.0.1");
-  e.smtp_port = std::atoi(smtp);
-  e.imap_port = std::atoi(imap);
-  e.user = get("BANXWAY_TEST_MAIL_USER", "ops@example.test");
-  e.password = get("BANXWAY_TEST_MAIL_PASSWORD", "secret");
-  return e;
-}
-
-bool mail_required() {
-  const char* v = std::getenv("BANXWAY_REQUIRE_MAIL");
-  return v != nullptr && std::string(v) == "1";
-}
-
-#define BX_REQUIRE_SMTP(env)                                                                       \
-  auto env##_opt = smtp_env();                                                                     \
-  if (!env##_opt) {                                                                                \
-    if (mail_required()) FAIL() << "BANXWAY_TEST_SMTP_PORT is not set but BANXWAY_REQUIRE_MAIL=1"; \
-    GTEST_SKIP() << "no mail test bed (BANXWAY_TEST_SMTP_PORT unset; "                             \
-                    "source scripts/lib/mail.sh && mail_start)";                                   \
-  }                                                                                                \
-  const SmtpEnv& env = *env##_opt
-
-SmtpConfig plain_smtp(const SmtpEnv& env) {
+SmtpConfig plain_smtp(const MailEnv& env) {
   SmtpConfig c;
   c.host = env.host;
   c.port = env.smtp_port;
@@ -95,7 +62,7 @@ SmtpConfig plain_smtp(const SmtpEnv& env) {
 std::string unique_id() { return crypto::hex(crypto::random_bytes(8)); }
 
 // The messages in `folder` of the test user, waiting (bounded) for delivery to create it.
-std::vector<ParsedEmail> read_folder(const SmtpEnv& env, const std::string& folder,
+std::vector<ParsedEmail> read_folder(const MailEnv& env, const std::string& folder,
                                      const std::string& want_message_id) {
   ImapConfig ic;
   ic.host = env.host;
@@ -348,7 +315,7 @@ const std::string kMessage =
 }  // namespace
 
 TEST(Smtp, DeliversBuiltMailReadBackOverImap) {
-  BX_REQUIRE_SMTP(env);
+  BX_REQUIRE_MAIL(env);
   const std::string id = "bx.smtp." + unique_id() + "@example.test";
   OutgoingEmail e;
   e.from = {"Banxway Ops", "ops@example.test"};
@@ -406,7 +373,7 @@ TEST(Smtp, DeliversBuiltMailReadBackOverImap) {
 }
 
 TEST(Smtp, RefusedRecipientIsPermanentWithServerText) {
-  BX_REQUIRE_SMTP(env);
+  BX_REQUIRE_MAIL(env);
   // OpenSMTPD accepts any well-formed address (it relays everything into LMTP) but refuses a
   // domain starting with '-': "501 5.1.3 Recipient address syntax error".
   auto r = send_email(plain_smtp(env), "ops@example.test", {"someone@-bad.test"}, kMessage);
@@ -425,7 +392,7 @@ TEST(Smtp, RefusedRecipientIsPermanentWithServerText) {
 }
 
 TEST(Smtp, StartTlsNotOfferedFailsWithoutFallback) {
-  BX_REQUIRE_SMTP(env);
+  BX_REQUIRE_MAIL(env);
   auto cfg = plain_smtp(env);
   cfg.security = SmtpConfig::Security::starttls;  // the test bed offers no STARTTLS
   auto r = send_email(cfg, "ops@example.test", {"ops+smtp3@example.test"}, kMessage);
@@ -435,7 +402,7 @@ TEST(Smtp, StartTlsNotOfferedFailsWithoutFallback) {
 }
 
 TEST(Smtp, TlsToPlainPortFailsCleanly) {
-  BX_REQUIRE_SMTP(env);
+  BX_REQUIRE_MAIL(env);
   auto cfg = plain_smtp(env);
   cfg.security = SmtpConfig::Security::tls;
   cfg.verify_certificates = false;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/mail_env.hpp"
+
 #include <csignal>
 #include <netinet/in.h>
 #include <poll.h>
@@ -45,39 +47,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 // ---- the mail test bed --------------------------------------------------------------------
 
-struct MailEnv {
-  std::string host;
-  int imap_port = 0;
-  int lmtp_port = 0;
-  std::string user, password;
-};
-
-std::optional<MailEnv> mail_env() {
-  const char* port = std::getenv("BANXWAY_TEST_IMAP_PORT");
-  const char* lmtp = std::getenv("BANXWAY_TEST_LMTP_PORT");
-  if (port == nullptr || *port == '\0' || lmtp == nullptr || *lmtp == '\0') return std::nullopt;
-  auto get = [](const char* name, const char* fallback) {
-    const char* v = std::getenv(name);
-    return std::string(v != nullptr && *v != '\0' ? v : fallback);
-  };
-  return MailEnv{get("BANXWAY_TEST_IMAP_HOST", "127.0.0.1"), std::atoi(port), std::atoi(lmtp),
-                 get("BANXWAY_TEST_MAIL_USER", "ops@example.test"),
-                 get("BANXWAY_TEST_MAIL_PASSWORD", "secret")};
-}
-
-bool mail_required() {
-  const char* v = std::getenv("BANXWAY_REQUIRE_MAIL");
-  return v != nullptr && std::string(v) == "1";
-}
-
-#define BX_REQUIRE_MAIL(env)                                                                   \
-  auto env##_opt = mail_env();                                                                 \
-  if (!env##_opt) {                                                                            \
-    if (mail_required()) FAIL() << "BANXWAY_TEST_IMAP_PORT is not set but BANXWAY_REQUIRE_MAIL=1"; \
-    GTEST_SKIP() << "no mail test bed (BANXWAY_TEST_IMAP_PORT unset; "                        \
-                    "source scripts/lib/mail.sh && mail_start)";                              \
-  }                                                                                            \
-  const MailEnv& env = *env##_opt
+using bxtest::MailEnv;
 
 ImapConfig plain_config(const MailEnv& env) {
   ImapConfig c;
