@@ -10,6 +10,7 @@
 #include "core/json.hpp"
 #include "pipeline/ingest.hpp"
 #include "services/orgs.hpp"
+#include "services/outbox.hpp"
 
 namespace banxway {
 
@@ -36,6 +37,7 @@ const char* version() noexcept { return BANXWAY_VERSION_STRING; }
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 // Workers run handlers against this engine's storage: they must be joined before it goes.
 Engine::~Engine() {
+  if (impl_ && impl_->mail) impl_->mail->stop();
   if (impl_ && impl_->jobs) impl_->jobs->stop();
 }
 
@@ -53,6 +55,13 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   impl->core.opts = std::move(opts);
   impl->auth = std::make_unique<api::Authenticator>(impl->core);
   impl->jobs = std::make_unique<runtime::JobQueue>(impl->core);
+  api::Core* core = &impl->core;
+  impl->jobs->register_handler(std::string(services::kEmailSendJob),
+                               [core](const runtime::Job& j) {
+                                 return services::run_email_send(*core, j);
+                               });
+  impl->mail = std::make_unique<runtime::MailWatcher>(
+      impl->core, "mail:" + impl->core.ids->next());
   for (const auto& op : api::registry().all()) {
     impl->infos.push_back(OperationInfo{op->name, op->summary,
                                         std::string(api::permission_name(op->permission)),
@@ -176,8 +185,15 @@ Result<Principal> Engine::system_principal(std::string_view org_id, std::string_
   return p;
 }
 
-Status Engine::start(int workers) { return impl_->jobs->start(workers); }
-void Engine::stop() { impl_->jobs->stop(); }
+Status Engine::start(int workers) {
+  BX_RETURN_IF_ERROR(impl_->jobs->start(workers));
+  if (impl_->core.opts.watch_mail) impl_->mail->start();
+  return Status();
+}
+void Engine::stop() {
+  impl_->mail->stop();
+  impl_->jobs->stop();
+}
 Result<int> Engine::run_pending(int max) { return impl_->jobs->run_pending(max); }
 
 Status Engine::ping() { return impl_->core.db->ping(); }

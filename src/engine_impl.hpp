@@ -9,6 +9,7 @@
 #include "api/context.hpp"
 #include "banxway/engine.hpp"
 #include "runtime/jobs.hpp"
+#include "runtime/mail_sync.hpp"
 
 namespace banxway {
 
@@ -18,6 +19,7 @@ struct Engine::Impl {
   std::vector<OperationInfo> infos;
   // Declared after core: destroyed first, while the database it uses is still open.
   std::unique_ptr<runtime::JobQueue> jobs;
+  std::unique_ptr<runtime::MailWatcher> mail;  // IMAP watchers, started with the workers
 };
 
 }  // namespace banxway

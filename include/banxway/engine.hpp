@@ -45,6 +45,9 @@ struct EngineOptions {
   size_t max_attachment_bytes = 25u << 20;  // a larger attachment is dropped with a warning
   /// Domain of banxway's own Message-IDs (bx.<thread>.<random>@domain).
   std::string message_id_domain = "banxway.invalid";
+  /// Engine::start also starts a watcher per active email account with IMAP settings (IDLE
+  /// or polling, docs/EMAIL.md). Off: mail is fetched only by the channels.sync operation.
+  bool watch_mail = true;
   /// Test seams; defaults are the system clock and UUIDv7 ids.
   std::shared_ptr<Clock> clock;
   std::shared_ptr<IdSource> ids;
@@ -108,7 +111,7 @@ class Engine {
   /// A system principal acting as admin in an organization (trusted host use).
   Result<Principal> system_principal(std::string_view org_id, std::string_view label = "system");
 
-  /// Durable jobs (timers, outbox sends, ...). Either start a pool of background workers
+  /// Durable jobs (timers, outbox sends, ...) and, with watch_mail, the IMAP watchers. Either start a pool of background workers
   /// (stop() joins them; the destructor stops them too) or step the queue from the host's own
   /// loop with run_pending, which runs up to `max` due jobs on the calling thread and returns
   /// how many ran. See docs/RUNTIME.md.

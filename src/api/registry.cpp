@@ -43,6 +43,7 @@ const Registry& registry() {
     register_search_ops(reg);
     register_event_ops(reg);
     register_inbound_ops(reg);
+    register_channel_ops(reg);
     return reg;
   }();
   return r;

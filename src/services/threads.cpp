@@ -53,6 +53,11 @@ const ColSpec kMessage[] = {
     {"analysis", "analysis", Col::json},
     {"sent_at", "sent_at", Col::str},
     {"created_at", "created_at", Col::str},
+    // Outbound delivery (the outbox): Bcc, scheduled time, attempts and the last error.
+    {"bcc_addrs", "bcc", Col::json},
+    {"send_at", "send_at", Col::str},
+    {"attempts", "attempts", Col::integer},
+    {"error", "error", Col::str},
 };
 constexpr size_t kMessageCreatedCol = 20;
 

@@ -28,7 +28,12 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
   std::string N = str(ok("messages.create_note", "{\"thread_id\":\"" + T + "\",\"text\":\"zebracorn secret\"}"), "id");
   std::string A = str(ok("actions.create", "{\"title\":\"Chase invoice\",\"thread_id\":\"" + T + "\"}"), "id");
   std::string KEY = str(ok("apikeys.create", R"({"role":"viewer","name":"A's key"})"), "id");
-  std::set<std::string> a_ids{org_a, U, C, K, T, N, A, KEY};
+  std::string CH = str(ok("channels.create", R"({"channel":"email","name":"A's mailbox",
+      "address":"desk@a.example","config":{"smtp":{"host":"127.0.0.1","port":1,"security":"plain"}},
+      "secrets":{"smtp_password":"a-secret"}})"), "id");
+  std::string Q = str(ok("messages.send", "{\"thread_id\":\"" + T + "\",\"to\":[\"priya@acme.example\"],"
+                                          "\"text\":\"queued\",\"send_at\":\"2099-01-01T00:00:00Z\"}"), "id");
+  std::set<std::string> a_ids{org_a, U, C, K, T, N, A, KEY, CH, Q};
   std::string before = banxway::json::stringify(ok("threads.get", "{\"id\":\"" + T + "\"}"));
 
   auto id = [](const std::string& v) { return "{\"id\":\"" + v + "\"}"; };
@@ -79,6 +84,14 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
       {"actions.get", nf("actions.get", id(A))},
       {"actions.create", nf("actions.create", "{\"title\":\"x\",\"thread_id\":\"" + T + "\"}")},
       {"actions.update", nf("actions.update", "{\"id\":\"" + A + "\",\"status\":\"done\"}")},
+      {"channels.list", clean("channels.list", "{}")},
+      {"channels.get", nf("channels.get", id(CH))},
+      {"channels.create", clean("channels.create", R"({"channel":"email","name":"B's",
+          "address":"desk@b.example","config":{"smtp":{"host":"127.0.0.1"}}})")},
+      {"channels.update", nf("channels.update", "{\"id\":\"" + CH + "\",\"name\":\"Stolen\"}")},
+      {"channels.sync", nf("channels.sync", id(CH))},
+      {"messages.send", nf("messages.send", "{\"thread_id\":\"" + T + "\",\"text\":\"x\"}")},
+      {"messages.cancel", nf("messages.cancel", id(Q))},
       {"search.messages", clean("search.messages", R"({"q":"zebracorn"})")},
       {"events.list", clean("events.list", R"({"after":0,"limit":1000})")},
       // A reply naming A's thread through a banxway Message-ID still lands in B's own thread
@@ -110,6 +123,8 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
   EXPECT_TRUE(ok("apikeys.list", "{}")["items"][1]["revoked_at"].IsNull() ||
               ok("apikeys.list", "{}")["items"][0]["revoked_at"].IsNull());
   EXPECT_EQ(ok("search.messages", R"({"q":"zebracorn"})")["items"].Size(), 1u);
+  EXPECT_EQ(str(ok("channels.get", id(CH)), "name"), "A's mailbox");
+  EXPECT_EQ(str(ok("messages.list", "{\"thread_id\":\"" + T + "\"}")["items"][1], "status"), "queued");
 }
 
 BX_INSTANTIATE_BACKENDS(IsolationTest);

@@ -299,6 +299,7 @@ Status validate(const OutgoingEmail& e) {
     BX_RETURN_IF_ERROR(
         check_msg_id("references[" + std::to_string(i) + "]", e.references[i], false));
   BX_RETURN_IF_ERROR(check_header_text("parent_thread_index", e.parent_thread_index));
+  BX_RETURN_IF_ERROR(check_header_text("thread_index", e.thread_index));
   // Bodies are declared charset=utf-8; they may hold any line structure but must be UTF-8.
   if (!g_utf8_validate(e.text.data(), static_cast<gssize>(e.text.size()), nullptr) ||
       e.text.find('\0') != std::string::npos)
@@ -413,8 +414,9 @@ Result<std::string> build_email(const OutgoingEmail& e) {
     for (const auto& r : refs) v += (v.empty() ? "<" : " <") + r + ">";
     g_mime_object_set_header(mobj, "References", v.c_str(), nullptr);
   }
-  g_mime_object_set_header(mobj, "Thread-Index",
-                           next_thread_index(e.parent_thread_index, when).c_str(), nullptr);
+  std::string tindex =
+      e.thread_index.empty() ? next_thread_index(e.parent_thread_index, when) : e.thread_index;
+  g_mime_object_set_header(mobj, "Thread-Index", tindex.c_str(), nullptr);
   if (e.auto_submitted) g_mime_object_set_header(mobj, "Auto-Submitted", "auto-generated", nullptr);
   if (!g_mime_object_get_header(mobj, "MIME-Version"))
     g_mime_object_set_header(mobj, "MIME-Version", "1.0", nullptr);

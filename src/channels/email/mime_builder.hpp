@@ -40,6 +40,9 @@ struct OutgoingEmail {
   /// The Thread-Index of the message replied to (base64), if any: extended by one 5-byte child
   /// block (never copied). Empty or unusable: a new 22-byte Thread-Index is made.
   std::string parent_thread_index;
+  /// The exact Thread-Index to write (base64), when the caller computed it already (the outbox
+  /// stores it with the queued message); parent_thread_index is then ignored.
+  std::string thread_index;
   std::string text;  // required (may be empty text, but the part is always there)
   std::string html;  // optional -> multipart/alternative
   /// -> multipart/mixed; inline ones with a content_id go into multipart/related with the HTML.
