@@ -227,7 +227,7 @@ void App::run_operation(const HttpRequest& req, const Prepared& p, HttpResponse&
     set_error(res, r.status());
     return;
   }
-  res.status = p.post && p.op->is_create ? 201 : 200;
+  res.status = !p.post ? 200 : p.op->is_create ? 201 : p.op->is_accepted ? 202 : 200;
   res.body = p.op->is_list ? list_envelope(r->data) : success_envelope(r->data);
 }
 

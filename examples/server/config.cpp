@@ -79,6 +79,8 @@ void print_help() {
       "  --port N              listen port, 0 picks a free one (PORT; default 8000)\n"
       "  --threads N           I/O threads (default 2)\n"
       "  --workers N           threads running operations against the database (default 4)\n"
+      "  --job-workers N       background job threads: outbox sends, timers; 0 = none (default 2)\n"
+      "  --no-mail-watch       do not fetch mail of email channel accounts (IMAP IDLE/poll)\n"
       "  --max-body SIZE       request body limit, e.g. 1M or 65536 (default 1M)\n"
       "  --max-header SIZE     request line + headers limit (default 16K)\n"
       "  --header-timeout S    seconds to receive a whole request once it starts (default 30)\n"
@@ -199,6 +201,8 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
       return {true, true, {}};
     } else if (arg == "--no-access-log") {
       cfg.access_log = false;
+    } else if (arg == "--no-mail-watch") {
+      cfg.mail_watch = false;
     } else if (arg == "--log-json") {
       cfg.log_json = true;
     } else if (a.take("--rate-limit", v)) {
@@ -217,6 +221,8 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
       want_int("--threads", 1, 256, cfg.io_threads);
     } else if (a.take("--workers", v)) {
       want_int("--workers", 1, 1024, cfg.workers);
+    } else if (a.take("--job-workers", v)) {
+      want_int("--job-workers", 0, 64, cfg.job_workers);
     } else if (a.take("--max-body", v)) {
       want_size("--max-body", cfg.max_body);
     } else if (a.take("--max-header", v)) {

@@ -72,6 +72,7 @@ banxway::EngineOptions engine_options(const ServerConfig& cfg) {
   // Every worker may hold a connection; one more keeps health checks from queueing behind them.
   o.db_pool_size = cfg.workers + 1;
   o.max_params_bytes = cfg.max_body;
+  o.watch_mail = cfg.mail_watch;
   return o;
 }
 
@@ -115,9 +116,18 @@ int main(int argc, char** argv) {
   std::string url = base_url(cfg.host, server.port());
   if (!bootstrap_if_empty(**engine, url)) return 1;
 
+  // Outbox sends, timers and (with mail watching) the IMAP watchers run beside the HTTP server;
+  // job_workers 0 leaves all of them to another process sharing the database.
+  if (cfg.job_workers > 0) {
+    if (auto st = (*engine)->start(cfg.job_workers); !st.ok()) {
+      spdlog::error("cannot start the job workers: {}", st.to_string());
+      return 1;
+    }
+  }
   std::printf("banxway-server listening on %s\n", url.c_str());
   std::fflush(stdout);
   server.run();
+  (*engine)->stop();  // a send in progress finishes and is recorded
   spdlog::info("banxway-server stopped");
   return 0;
 }

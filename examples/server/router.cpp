@@ -20,7 +20,9 @@ constexpr RouteDef kRoutes[] = {
     {"/api/v1/ops/:name", "", Target::any_operation, "", "*", "", ""},
     {"/api/v1/communications/threads", "", Target::operation, "threads.list", "threads.create", "", ""},
     {"/api/v1/communications/threads/:id", "id", Target::operation, "threads.get", "", "threads.update", ""},
-    {"/api/v1/communications/threads/:id/messages", "thread_id", Target::operation, "messages.list", "", "", ""},
+    {"/api/v1/communications/threads/:id/messages", "thread_id", Target::operation, "messages.list", "messages.send", "", ""},
+    {"/api/v1/communications/messages", "", Target::operation, "", "messages.send", "", ""},
+    {"/api/v1/communications/messages/:id/cancel", "id", Target::operation, "", "messages.cancel", "", ""},
     {"/api/v1/communications/threads/:id/notes", "thread_id", Target::operation, "", "messages.create_note", "", ""},
     {"/api/v1/communications/notes", "", Target::operation, "", "messages.create_note", "", ""},
     {"/api/v1/communications/actions", "", Target::operation, "actions.list", "actions.create", "", ""},
@@ -36,6 +38,9 @@ constexpr RouteDef kRoutes[] = {
     {"/api/v1/org", "", Target::operation, "orgs.get", "", "", ""},
     {"/api/v1/apikeys", "", Target::operation, "apikeys.list", "apikeys.create", "", ""},
     {"/api/v1/apikeys/:id", "id", Target::operation, "", "", "", "apikeys.revoke"},
+    {"/api/v1/channels", "", Target::operation, "channels.list", "channels.create", "", ""},
+    {"/api/v1/channels/:id", "id", Target::operation, "channels.get", "", "channels.update", ""},
+    {"/api/v1/channels/:id/sync", "id", Target::operation, "", "channels.sync", "", ""},
     {"/api/v1/inbound/email", "", Target::inbound_email, "", "inbound.email", "", ""},
 };
 // clang-format on

@@ -258,3 +258,41 @@ def test_other_organizations_threads_are_invisible(api, server):
     assert theirs["id"] in ids and mine["id"] not in ids
     assert other.get(API + "/org").data["id"] == org["id"]
     other.close()
+
+
+def test_channels_and_outbox_routes(api):
+    body = {"channel": "email", "name": unique("desk"), "address": "desk@forwarder.example",
+            "config": {"smtp": {"host": "127.0.0.1", "port": 2525, "security": "plain"}},
+            "secrets": {"smtp_password": "never-shown-42"}}
+    r = api.post(API + "/channels", body=body)
+    assert r.status == 201, r
+    acct = r.data
+    assert acct["secrets"] == ["smtp_password"]
+    assert "never-shown-42" not in r.raw
+    r = api.get(API + "/channels/" + acct["id"])
+    assert r.status == 200 and r.data["status"] == "ok", r
+    assert "never-shown-42" not in r.raw
+    r = api.patch(API + "/channels/" + acct["id"], body={"name": "Renamed desk"})
+    assert r.status == 200 and r.data["name"] == "Renamed desk", r
+    assert any(a["id"] == acct["id"] for a in api.get(API + "/channels").data)
+
+    # A scheduled send to a new thread, then cancelled before it goes out.
+    r = api.post(COMM + "/messages", body={"channel_account_id": acct["id"],
+                                           "to": ["priya@acme.example"], "subject": "Rates",
+                                           "text": "Rates attached.",
+                                           "send_at": "2099-01-01T00:00:00Z"})
+    assert r.status == 202, r  # accepted: queued for delivery
+    m = r.data
+    assert m["status"] == "queued" and m["direction"] == "outbound"
+    assert m["message_id"].startswith("bx." + m["thread_id"] + ".")
+    r = api.post(COMM + "/messages/" + m["id"] + "/cancel", body={})
+    assert r.status == 200 and r.data["status"] == "cancelled", r
+    r = api.post(COMM + "/messages/" + m["id"] + "/cancel", body={})
+    assert r.status == 409, r
+
+    # Replies go through the thread's messages route; CR/LF in a header value is a 400.
+    r = api.post(THREADS + "/" + m["thread_id"] + "/messages",
+                 body={"text": "Following up", "subject": "x\r\nBcc: spy@evil.example",
+                       "send_at": "2099-01-01T00:00:00Z"})
+    assert r.status == 400, r
+    assert "subject" in r.json["error"]["message"]
