@@ -97,6 +97,13 @@ int banxway_open(banxway_engine** out, const char* config_json) {
           o.db_pool_size = m.value.GetInt();
           continue;
         }
+        if (k == "watch_mail") {
+          if (!m.value.IsBool())
+            return fail(banxway::InvalidArgument("config.watch_mail: expected true or false"),
+                        nullptr);
+          o.watch_mail = m.value.GetBool();
+          continue;
+        }
         if (!m.value.IsString())
           return fail(banxway::InvalidArgument("config." + k + ": expected a string"), nullptr);
         std::string v = m.value.GetString();
@@ -104,6 +111,8 @@ int banxway_open(banxway_engine** out, const char* config_json) {
         else if (k == "jwt_secret") o.jwt_secret = v;
         else if (k == "jwt_audience") o.jwt_audience = v;
         else if (k == "jwt_issuer") o.jwt_issuer = v;
+        else if (k == "blob_dir") o.blob_dir = v;
+        else if (k == "message_id_domain") o.message_id_domain = v;
         else return fail(banxway::InvalidArgument("config." + k + ": unknown field"), nullptr);
       }
     }

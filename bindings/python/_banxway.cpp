@@ -57,7 +57,8 @@ class PyEngine {
                                         const std::string& jwt_audience,
                                         const std::string& jwt_issuer,
                                         std::optional<int> db_pool_size,
-                                        std::optional<size_t> max_params_bytes) {
+                                        std::optional<size_t> max_params_bytes,
+                                        bool watch_mail) {
     banxway::EngineOptions o;
     o.database_url = database_url;
     o.jwt_secret = jwt_secret;
@@ -65,6 +66,7 @@ class PyEngine {
     o.jwt_issuer = jwt_issuer;
     if (db_pool_size) o.db_pool_size = *db_pool_size;
     if (max_params_bytes) o.max_params_bytes = *max_params_bytes;
+    o.watch_mail = watch_mail;
     // Opening runs migrations and may connect to PostgreSQL: no reason to hold the GIL.
     auto r = [&] {
       py::gil_scoped_release nogil;
@@ -166,6 +168,31 @@ class PyEngine {
     check(st);
   }
 
+  // Durable jobs (outbox sends, timers) and, unless watch_mail was false, the IMAP watchers.
+  void start(int workers) {
+    auto e = get();
+    Status st = [&] {
+      py::gil_scoped_release nogil;
+      return e->start(workers);
+    }();
+    check(st);
+  }
+
+  void stop() {
+    auto e = get();
+    py::gil_scoped_release nogil;
+    e->stop();
+  }
+
+  int run_pending(int max) {
+    auto e = get();
+    auto r = [&] {
+      py::gil_scoped_release nogil;
+      return e->run_pending(max);
+    }();
+    return take(std::move(r));
+  }
+
   int schema_version() {
     auto e = get();
     auto r = [&] {
@@ -236,7 +263,8 @@ PYBIND11_MODULE(_banxway, m) {
   py::class_<PyEngine>(m, "Engine")
       .def(py::init(&PyEngine::open), py::arg("database_url"), py::arg("jwt_secret") = "",
            py::arg("jwt_audience") = "", py::arg("jwt_issuer") = "",
-           py::arg("db_pool_size") = py::none(), py::arg("max_params_bytes") = py::none())
+           py::arg("db_pool_size") = py::none(), py::arg("max_params_bytes") = py::none(),
+           py::arg("watch_mail") = true)
       .def("close", &PyEngine::close)
       .def_property_readonly("closed", &PyEngine::closed)
       .def("authenticate", &PyEngine::authenticate, py::arg("credential"))
@@ -251,6 +279,9 @@ PYBIND11_MODULE(_banxway, m) {
       .def("system_principal", &PyEngine::system_principal, py::arg("org_id"),
            py::arg("label") = "system")
       .def("ping", &PyEngine::ping)
+      .def("start", &PyEngine::start, py::arg("workers"))
+      .def("stop", &PyEngine::stop)
+      .def("run_pending", &PyEngine::run_pending, py::arg("max") = 100)
       .def("schema_version", &PyEngine::schema_version)
       .def("operations", &PyEngine::operations);
 

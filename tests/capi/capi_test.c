@@ -48,8 +48,13 @@ int main(void) {
   CHECK(strstr(banxway_error_last(), "database URL") != NULL);
   rc = banxway_open(&e, "{not json");
   CHECK(rc == BANXWAY_EINVALID);
+  rc = banxway_open(&e, "{\"watch_mail\": \"yes\"}");
+  CHECK(rc == BANXWAY_EINVALID);
+  CHECK(strstr(banxway_error_last(), "watch_mail") != NULL);
 
-  snprintf(config, sizeof config, "{\"database_url\": \"%s\"}", url ? url : "sqlite::memory:");
+  snprintf(config, sizeof config,
+           "{\"database_url\": \"%s\", \"watch_mail\": false, \"message_id_domain\": \"c.example\"}",
+           url ? url : "sqlite::memory:");
   rc = banxway_open(&e, config);
   CHECK(rc == BANXWAY_OK);
   if (rc != BANXWAY_OK) {

@@ -216,3 +216,29 @@ def test_from_env(monkeypatch, tmp_path):
         assert e.call("orgs.get")["name"] == "From env"
     with banxway.Engine.from_env(url="sqlite::memory:", api_key=None) as e:
         assert e.empty()
+
+
+def test_outbox_jobs_from_python(engine):
+    """messages.send queues; run_pending steps the worker (the send fails fast: nothing listens
+    on port 1), start/stop run workers in the background; the GIL is released meanwhile."""
+    acct = engine.call("channels.create", channel="email", name="Desk",
+                       address="desk@forwarder.example",
+                       config={"smtp": {"host": "127.0.0.1", "port": 1, "security": "plain",
+                                        "timeout_seconds": 5}})
+    assert acct["secrets"] == []
+    m = engine.call("messages.send", channel_account_id=acct["id"], to=["a@acme.example"],
+                    subject="Rates", text="Hello")
+    assert m["status"] == "queued"
+    assert engine.run_pending() == 1
+    [row] = engine.call("messages.list", thread_id=m["thread_id"])["items"]
+    assert row["status"] == "queued" and row["attempts"] == 1  # transient: retried later
+    assert "smtp" in row["error"]
+    assert engine.run_pending() == 0  # backing off
+    engine.start(1)
+    engine.stop()
+    later = engine.call("messages.send", channel_account_id=acct["id"], to=["a@acme.example"],
+                        subject="Later", text="x", send_at=datetime.datetime(
+                            2099, 1, 1, tzinfo=datetime.timezone.utc))
+    assert engine.call("messages.cancel", id=later["id"])["status"] == "cancelled"
+    with pytest.raises(banxway.Conflict):
+        engine.call("messages.cancel", id=later["id"])

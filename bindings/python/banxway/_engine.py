@@ -249,10 +249,11 @@ class Engine(_Caller):
     def __init__(self, url: Optional[str] = None, *, api_key: Optional[str] = None,
                  jwt_secret: Optional[str] = None, jwt_audience: Optional[str] = None,
                  jwt_issuer: Optional[str] = None, pool_size: Optional[int] = None,
-                 max_params_bytes: Optional[int] = None) -> None:
+                 max_params_bytes: Optional[int] = None, watch_mail: bool = True) -> None:
         self._engine = self
         self._core = _native.Engine(url or "", jwt_secret or "", jwt_audience or "",
-                                    jwt_issuer or "", pool_size, max_params_bytes)
+                                    jwt_issuer or "", pool_size, max_params_bytes,
+                                    bool(watch_mail))
         self._credential = api_key
         # Fetched now so attribute lookups (engine.threads) never touch a closed engine.
         self._names: FrozenSet[str] = frozenset(i["name"] for i in self._core.operations())
@@ -338,6 +339,19 @@ class Engine(_Caller):
         """True when the database answers (raises Unavailable otherwise)."""
         self._core.ping()
         return True
+
+    def start(self, workers: int = 2) -> None:
+        """Starts background job workers (outbox sends, scheduled sends, timers) and the IMAP
+        watchers of email channel accounts (unless opened with watch_mail=False)."""
+        self._core.start(workers)
+
+    def stop(self) -> None:
+        """Stops what start() started; a send in progress finishes and is recorded."""
+        self._core.stop()
+
+    def run_pending(self, max: int = 100) -> int:  # noqa: A002 - mirrors the C++ name
+        """Runs up to `max` due jobs on this thread (without start()); returns how many ran."""
+        return self._core.run_pending(max)
 
     def schema_version(self) -> int:
         return self._core.schema_version()
