@@ -455,6 +455,24 @@ TEST(Smtp, StubAcceptsAndReportsQueuedReply) {
   EXPECT_NE(t.find("AUTH"), std::string::npos) << t;
 }
 
+TEST(Smtp, CredentialsButNoAuthOfferedIsRefusedWithoutSendingTheBody) {
+  // A server (or a downgrade) that advertises no AUTH: libcurl would carry on unauthenticated.
+  StubServer stub(stub_dialogue([](const std::string& l) {
+    return l.starts_with("EHLO") ? std::string("250-stub\r\n250 8BITMIME\r\n") : std::string();
+  }));
+  SmtpConfig cfg = stub_config(stub.port());
+  cfg.username = "ops@example.test";
+  cfg.password = "pw-never-logged";
+  auto r = send_email(cfg, "ops@example.test", {"a@example.test"}, kMessage);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::unauthenticated) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("did not authenticate"), std::string::npos);
+  EXPECT_EQ(r.status().message().find("pw-never-logged"), std::string::npos);
+  auto t = stub.transcript();
+  EXPECT_EQ(t.find("Subject:"), std::string::npos) << t;  // not one byte of the message
+  EXPECT_EQ(t.find("\n.\n"), std::string::npos) << t;      // and no end of DATA
+}
+
 TEST(Smtp, TransientReplyIsUnavailable) {
   StubServer stub(stub_dialogue([](const std::string& l) {
     return l.starts_with("RCPT TO") ? std::string("451 4.3.0 Temporary lookup failure\r\n")

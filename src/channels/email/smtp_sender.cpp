@@ -55,6 +55,7 @@ struct Dialogue {
       last_ok;  // the last complete 2xx/3xx reply other than QUIT's 221 (lines joined by "; ")
   std::string error;  // the last complete 4xx/5xx reply
   long error_code = 0;
+  bool authenticated = false;  // the server answered 235 (authentication successful)
 };
 
 long reply_code(std::string_view line) {
@@ -83,6 +84,7 @@ int on_debug(CURL*, curl_infotype type, char* data, size_t size, void* userp) {
     // errors and successes are kept apart.
     if (line.size() >= 3 && (line.size() == 3 || line[3] == ' ')) {
       long code = reply_code(line);
+      if (code == 235) d->authenticated = true;
       if (code >= 400) {
         d->error = std::move(d->current);
         d->error_code = code;
@@ -101,10 +103,20 @@ int on_debug(CURL*, curl_infotype type, char* data, size_t size, void* userp) {
 struct Upload {
   std::string_view data;
   size_t pos = 0;
+  // With credentials configured, the message goes out only over an authenticated session:
+  // libcurl skips AUTH silently when the server offers none, so the body is withheld (the
+  // transfer aborted before its first byte) unless the server said 235.
+  const Dialogue* dialogue = nullptr;
+  bool require_auth = false;
+  bool refused_unauthenticated = false;
 };
 
 size_t on_read(char* buf, size_t size, size_t nitems, void* userp) {
   auto* u = static_cast<Upload*>(userp);
+  if (u->require_auth && u->pos == 0 && !u->dialogue->authenticated) {
+    u->refused_unauthenticated = true;
+    return CURL_READFUNC_ABORT;
+  }
   size_t n = std::min(size * nitems, u->data.size() - u->pos);
   std::memcpy(buf, u->data.data() + u->pos, n);
   u->pos += n;
@@ -179,8 +191,10 @@ Result<SendResult> send_email(const SmtpConfig& cfg, const std::string& envelope
   }
   std::unique_ptr<curl_slist, SlistFree> rcpt(rcpt_raw);
 
-  Upload upload{rfc5322};
   Dialogue dialogue;
+  Upload upload{rfc5322};
+  upload.dialogue = &dialogue;
+  upload.require_auth = !cfg.username.empty();
   char errbuf[CURL_ERROR_SIZE] = {0};
   const long timeout = static_cast<long>(cfg.timeout.count() > 0 ? cfg.timeout.count() : 60);
 
@@ -224,6 +238,11 @@ Result<SendResult> send_email(const SmtpConfig& cfg, const std::string& envelope
   }
   long code = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+  if (upload.refused_unauthenticated)
+    return failure(Code::unauthenticated, "auth_failed", 0,
+                   cfg.host + ":" + std::to_string(cfg.port) +
+                       ": credentials are configured but the server did not authenticate the "
+                       "session (no AUTH offered); the message was not sent");
   if (rc == CURLE_OK && (code == 0 || (code >= 200 && code < 300)))
     return SendResult{scrub(dialogue.last_ok, cfg.password)};
   // The refusing reply decides, not whatever came last (QUIT's 221).
