@@ -176,11 +176,19 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
   std::optional<std::string> warnings;
   if (!m.warnings.empty()) warnings = strings_json(m.warnings);
   auto opt = [](const std::string& s) { return s.empty() ? store::Value() : store::Value(s); };
-  auto r = c.query(
+  // On PostgreSQL, RETURNING gives the row as message_json would read it back, without another
+  // round trip. On SQLite a read-back is an in-process index lookup and measured cheaper than
+  // RETURNING (which collects its rows in an ephemeral table), so SQLite reads back.
+  const bool returning = c.dialect() == store::Dialect::postgres;
+  static const std::string insert_message =
       "INSERT INTO messages (id, org_id, thread_id, channel, direction, contact_id, from_addr, "
       "to_addrs, cc_addrs, subject, body_text, body_html, snippet, message_id, in_reply_to, refs, "
       "status, sent_at, created_at, raw_sha256, warnings, channel_account_id) "
-      "VALUES (?, ?, ?, 'email', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "VALUES (?, ?, ?, 'email', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  static const std::string insert_message_returning =
+      insert_message + " RETURNING " + services::message_columns();
+  auto r = c.query(
+      returning ? insert_message_returning : insert_message,
       {id, org, thread_id, direction,
        outbound || !party ? store::Value() : store::Value(party->contact_id),
        m.from ? store::Value(address_json(*m.from)) : store::Value(), addresses_json(m.to),
@@ -188,6 +196,12 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
        opt(m.in_reply_to), strings_json(m.references), outbound ? "sent" : "received", p.date,
        p.date, p.raw_sha, store::Value(warnings), store::Value(opts.channel_account_id)});
   if (!r.ok()) return r.status();
+  if (returning) {
+    if (r->empty()) return Internal("message insert returned no row");
+    out.message_json = services::message_row_json(r->rows[0]);
+  } else {
+    BX_ASSIGN_OR_RETURN(out.message_json, services::message_json(c, ctx, id));
+  }
 
   // Blobs first-seen rows, then the message's attachments.
   auto blob_row = [&](const std::string& sha, size_t size, const std::string& type) -> Status {
@@ -211,16 +225,22 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
   BX_RETURN_IF_ERROR(record_refs(c, org, thread_id, id, p.tin, ctx.now()));
 
   // Thread counters. Preview follows the newest message; an inbound reply reopens the thread.
-  auto t = c.query(
+  // On PostgreSQL RETURNING gives the updated row as thread_json would read it back (see above).
+  static const std::string update_thread =
       "UPDATE threads SET message_count = message_count + 1, unread_count = unread_count + ?, "
       "preview = CASE WHEN last_message_at IS NULL OR last_message_at <= ? THEN ? ELSE preview END, "
       "last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ? THEN ? "
       "ELSE last_message_at END, "
       "status = CASE WHEN ? = 1 AND status IN ('resolved','closed','snoozed') THEN 'open' ELSE status END, "
-      "last_activity_at = ?, updated_at = ? WHERE id = ? AND org_id = ?",
-      {outbound ? 0 : 1, p.date, snippet, p.date, p.date, outbound ? 0 : 1, ctx.now(), ctx.now(),
-       thread_id, org});
+      "last_activity_at = ?, updated_at = ? WHERE id = ? AND org_id = ?";
+  static const std::string update_thread_returning =
+      update_thread + " RETURNING " + services::thread_columns();
+  auto t = c.query(returning ? update_thread_returning : update_thread,
+                   {outbound ? 0 : 1, p.date, snippet, p.date, p.date, outbound ? 0 : 1, ctx.now(),
+                    ctx.now(), thread_id, org});
   if (!t.ok()) return t.status();
+  std::optional<std::string> thread_json;
+  if (returning && !t->empty()) thread_json = services::thread_row_json(t->rows[0]);
   // Nothing in this transaction removes a channel, so one check per thread is enough.
   if (!cache.email_threads.count(thread_id)) {
     BX_ASSIGN_OR_RETURN(auto ch, c.query("SELECT channels FROM threads WHERE id = ? AND org_id = ?",
@@ -231,17 +251,46 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
       auto u = c.query("UPDATE threads SET channels = ? WHERE id = ? AND org_id = ?",
                        {chans, thread_id, org});
       if (!u.ok()) return u.status();
+      thread_json.reset();  // changed since the RETURNING above: read it again below
     }
     if (!ch.empty()) cache.email_threads.insert(thread_id);
   }
+  if (!thread_json) {
+    BX_ASSIGN_OR_RETURN(auto tj, services::thread_json(c, ctx, thread_id));
+    thread_json = std::move(tj);
+  }
 
-  BX_ASSIGN_OR_RETURN(out.message_json, services::message_json(c, ctx, id));
-  BX_ASSIGN_OR_RETURN(auto thread_json, services::thread_json(c, ctx, thread_id));
   BX_RETURN_IF_ERROR(ctx.event(c, outbound ? "message.created" : "message.received", "message", id,
                                thread_id, out.message_json));
   BX_RETURN_IF_ERROR(ctx.event(c, out.new_thread ? "thread.created" : "thread.updated", "thread",
-                               thread_id, thread_id, thread_json));
+                               thread_id, thread_id, *thread_json));
   return ctx.audit(c, "message", id);
+}
+
+// Full-text indexing per batch (SQLite; migrations/sqlite/0004_fts_batch.sql). FTS5 flushes
+// its pending data at every statement savepoint, so with the row trigger each message became
+// its own FTS segment. While messages_fts_deferred holds its row, the insert trigger skips the
+// index; index_deferred then indexes the batch's messages in one statement and removes the
+// row, in the same transaction, so the flag is never committed (an error anywhere rolls both
+// back). PostgreSQL keeps a generated tsvector column and needs nothing here.
+Result<bool> defer_fts(store::Conn& c) {
+  if (c.dialect() != store::Dialect::sqlite) return false;
+  // Without the table (a database not migrated to 0004) the row trigger indexes as before; a
+  // failed statement does not abort a SQLite transaction.
+  auto r = c.query("INSERT INTO messages_fts_deferred (flag) VALUES (1)", {});
+  return r.ok();
+}
+
+Status index_deferred(store::Conn& c, const std::string& ids_json) {
+  auto d = c.query("DELETE FROM messages_fts_deferred", {});
+  if (!d.ok()) return d.status();
+  if (ids_json.size() <= 2) return Status();
+  auto r = c.query(
+      "INSERT INTO messages_fts (rowid, subject, body_text) "
+      "SELECT rowid, subject, body_text FROM messages "
+      "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+      {ids_json});
+  return r.status();
 }
 
 }  // namespace
@@ -269,13 +318,20 @@ std::vector<Result<IngestResult>> ingest_email_batch(api::Ctx& ctx,
     std::vector<IngestResult> outs(end - start);
     Status st = ctx.db().transaction([&](store::Conn& c) -> Status {
       TxCache cache;  // per attempt: a retried or rolled-back attempt must not see the last one's
+      BX_ASSIGN_OR_RETURN(bool deferred, defer_fts(c));
+      std::string stored = "[";  // ids of the messages this batch inserted, as a JSON array
       for (size_t i = 0; i < prepared.size(); ++i) {
         if (!prepared[i].ok()) continue;
         outs[i] = IngestResult{};
         outs[i].warnings = prepared[i]->mail.warnings;
         BX_RETURN_IF_ERROR(persist(c, ctx, *prepared[i], opts, outs[i], cache));
+        if (!outs[i].duplicate) {
+          if (stored.size() > 1) stored += ',';
+          stored += json::quote(outs[i].message_id);
+        }
       }
-      return Status();
+      stored += ']';
+      return deferred ? index_deferred(c, stored) : Status();
     });
     if (st.ok()) {
       for (size_t i = 0; i < prepared.size(); ++i) {

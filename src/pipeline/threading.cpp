@@ -184,12 +184,29 @@ Status record_refs(store::Conn& c, const std::string& org, const std::string& th
   if (!in.in_reply_to.empty()) ghosts.push_back(in.in_reply_to);
   std::string ti = thread_index_key(in.thread_index);
   if (!ti.empty()) ghosts.push_back(ti);
-  for (const auto& g : ghosts) {
-    if (g == in.message_id) continue;
-    auto r = c.query(
-        "INSERT INTO message_refs (org_id, ref, message_id, thread_id, created_at) "
-        "VALUES (?, ?, NULL, ?, ?) ON CONFLICT (org_id, ref) DO NOTHING",
-        {org, g, thread_id, now});
+  // Ghosts for ids not seen yet, several rows per statement (one round trip on PostgreSQL
+  // instead of one per id). Rows of a chunk that exist already, or repeat an earlier row of
+  // the same chunk, are skipped by DO NOTHING exactly as one statement per row skipped them.
+  // Chunks of 8 rows (the last one shorter) keep the set of distinct statements small.
+  constexpr size_t kChunk = 8;
+  std::vector<const std::string*> todo;
+  todo.reserve(ghosts.size());
+  for (const auto& g : ghosts)
+    if (g != in.message_id) todo.push_back(&g);
+  for (size_t i = 0; i < todo.size(); i += kChunk) {
+    const size_t n = std::min(kChunk, todo.size() - i);
+    std::string sql = "INSERT INTO message_refs (org_id, ref, message_id, thread_id, created_at) VALUES ";
+    std::vector<store::Value> args;
+    args.reserve(4 * n);
+    for (size_t j = 0; j < n; ++j) {
+      sql += j ? ", (?, ?, NULL, ?, ?)" : "(?, ?, NULL, ?, ?)";
+      args.emplace_back(org);
+      args.emplace_back(*todo[i + j]);
+      args.emplace_back(thread_id);
+      args.emplace_back(now);
+    }
+    sql += " ON CONFLICT (org_id, ref) DO NOTHING";
+    auto r = c.query(sql, args);
     if (!r.ok()) return r.status();
   }
   return Status();

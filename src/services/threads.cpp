@@ -144,6 +144,20 @@ Result<std::string> message_json(store::Conn& c, api::Ctx& ctx, const std::strin
   return get_by_id(c, ctx, "messages", kMessage, id, "message");
 }
 
+const std::string& thread_columns() {
+  static const std::string s = select_list(kThread);
+  return s;
+}
+
+std::string thread_row_json(const store::Row& row) { return row_to_json(row, kThread); }
+
+const std::string& message_columns() {
+  static const std::string s = select_list(kMessage);
+  return s;
+}
+
+std::string message_row_json(const store::Row& row) { return row_to_json(row, kMessage); }
+
 Result<std::string> threads_list(api::Ctx& ctx, json::Value& p) {
   int limit = api::param_limit(p);
   std::string sql = thread_select();

@@ -1,8 +1,13 @@
 #include "store/blob_store.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -27,29 +32,83 @@ std::string FsBlobStore::path_for(std::string_view org, std::string_view sha) co
          std::string(sha);
 }
 
+bool FsBlobStore::dir_known(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dirs_.count(dir) > 0;
+}
+
+void FsBlobStore::remember_dir(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (dirs_.size() >= kMaxKnownDirs) dirs_.clear();  // bounded: at most org count x 256
+  dirs_.insert(dir);
+}
+
 Result<std::string> FsBlobStore::put(std::string_view org, std::string_view data) {
   std::string sha = crypto::sha256_hex(data);
   if (!valid_key(org, sha)) return InvalidArgument("blob: bad organization id");
   std::string path = path_for(org, sha);
-  std::error_code ec;
-  if (fs::exists(path, ec)) return sha;  // content-addressed: same name, same bytes
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  if (ec) return Unavailable("blob store: cannot create directory: " + ec.message());
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                    crypto::hex(crypto::random_bytes(4));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) {
-      fs::remove(tmp, ec);
-      return Unavailable("blob store: write failed (disk full?)");
-    }
+  std::string dir = path.substr(0, path.size() - sha.size() - 1);
+  struct stat sb{};
+  if (::stat(path.c_str(), &sb) == 0) return sha;  // content-addressed: same name, same bytes
+  // The directory was created (or seen) before by this store: skip create_directories, which
+  // probes every component of the path.
+  if (!dir_known(dir)) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Unavailable("blob store: cannot create directory: " + ec.message());
+    remember_dir(dir);
   }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return Unavailable("blob store: rename failed: " + ec.message());
+  // A temporary name unique per process (pid) and per call (counter): no random bytes needed.
+  // O_EXCL refuses a leftover of a crashed process that had the same pid; then the next
+  // counter value is tried.
+  static std::atomic<uint64_t> seq{0};
+  const std::string tmp_prefix = path + ".tmp." + std::to_string(::getpid()) + ".";
+  std::string tmp;
+  int fd = -1;
+  bool dir_recreated = false;
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    tmp = tmp_prefix + std::to_string(seq.fetch_add(1, std::memory_order_relaxed));
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) break;
+    if (errno == EEXIST) continue;
+    if (errno == ENOENT && !dir_recreated) {
+      // The directory went away under us (removed from outside): create it again.
+      dir_recreated = true;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        dirs_.erase(dir);
+      }
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      if (ec) return Unavailable("blob store: cannot create directory: " + ec.message());
+      remember_dir(dir);
+      continue;
+    }
+    break;
+  }
+  if (fd < 0) return Unavailable(std::string("blob store: cannot create file: ") + std::strerror(errno));
+  const char* p = data.data();
+  size_t left = data.size();
+  bool ok = true;
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ok = false;
+      break;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) ok = false;
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return Unavailable("blob store: write failed (disk full?)");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string err = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return Unavailable("blob store: rename failed: " + err);
   }
   return sha;
 }

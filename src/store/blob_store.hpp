@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "banxway/status.hpp"
 
@@ -31,7 +32,12 @@ class FsBlobStore final : public BlobStore {
 
  private:
   std::string path_for(std::string_view org_id, std::string_view sha) const;
+  bool dir_known(const std::string& dir);
+  void remember_dir(const std::string& dir);
+  static constexpr size_t kMaxKnownDirs = 64 * 1024;
   std::string root_;
+  std::mutex mu_;
+  std::unordered_set<std::string> dirs_;  // directories this store created or found
 };
 
 class MemoryBlobStore final : public BlobStore {

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <random>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -29,9 +31,18 @@ bool postgres_missing(const std::string& backend) {
 namespace {
 std::atomic<int> counter{0};
 
+// Unique across processes and runs: a process id is reused, and leftovers of an interrupted
+// run may still sit in the temp directory, so the name also carries 48 random bits.
 std::string unique_name() {
-  return "bxtest_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
-         std::to_string(std::rand() % 100000);
+  static const uint64_t salt = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 16) ^ rd();
+  }();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%012llx",
+                static_cast<unsigned long long>((salt + static_cast<uint64_t>(counter.load())) &
+                                                0xffffffffffffULL));
+  return "bxtest_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + buf;
 }
 }  // namespace
 

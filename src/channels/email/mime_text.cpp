@@ -1,7 +1,11 @@
 // Text handling for email parts: UTF-8 repair, line-end and control-character cleanup,
 // format=flowed, and bounded decoding of part content (transfer encoding + charset via GMime).
+#include <iconv.h>
+
 #include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "channels/email/mime_internal.hpp"
 
@@ -215,6 +219,22 @@ DecodeResult decode_part(GMimePart* part, size_t limit, bool count_all) {
   return r;
 }
 
+namespace {
+// Keeps the gconv module of a charset loaded for the life of the process (see ensure_gmime):
+// without a descriptor held open, glibc unloads the module soon after each conversion and the
+// next part in that charset dlopens it again. Bounded: at most kMaxPinned charsets.
+void pin_charset(const std::string& cs) {
+  constexpr size_t kMaxPinned = 64;
+  static std::mutex mu;
+  static std::set<std::string> pinned;
+  std::lock_guard<std::mutex> lock(mu);
+  if (pinned.size() >= kMaxPinned || pinned.count(cs)) return;
+  pinned.insert(cs);
+  iconv_t cd = iconv_open("UTF-8", g_mime_charset_iconv_name(cs.c_str()));
+  (void)cd;  // deliberately never closed; (iconv_t)-1 for an unknown charset
+}
+}  // namespace
+
 std::string decode_text_part(GMimePart* part, size_t limit, Warnings& w) {
   // Up to twice the output limit of source bytes: UTF-16 needs two bytes per ASCII char.
   DecodeResult raw = decode_part(part, limit > (SIZE_MAX / 2) ? limit : limit * 2, false);
@@ -245,6 +265,7 @@ std::string decode_text_part(GMimePart* part, size_t limit, Warnings& w) {
     from = cs;
   }
   if (!from.empty()) {
+    pin_charset(from);
     GObj<GMimeFilter> conv(g_mime_filter_charset_new(from.c_str(), "UTF-8"));
     if (!conv) {
       w.add("unknown charset " + clean_line(cs.substr(0, 64)) + ", decoded as windows-1252");
