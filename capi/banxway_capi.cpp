@@ -113,6 +113,9 @@ int banxway_open(banxway_engine** out, const char* config_json) {
         else if (k == "jwt_issuer") o.jwt_issuer = v;
         else if (k == "blob_dir") o.blob_dir = v;
         else if (k == "message_id_domain") o.message_id_domain = v;
+        else if (k == "transcription_url") o.transcription_url = v;
+        else if (k == "transcription_api_key") o.transcription_api_key = v;
+        else if (k == "transcription_model") o.transcription_model = v;
         else return fail(banxway::InvalidArgument("config." + k + ": unknown field"), nullptr);
       }
     }

@@ -10,6 +10,7 @@
 #include "core/json.hpp"
 #include "pipeline/ingest.hpp"
 #include "services/orgs.hpp"
+#include "services/messaging.hpp"
 #include "services/outbox.hpp"
 
 namespace banxway {
@@ -60,6 +61,19 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
                                [core](const runtime::Job& j) {
                                  return services::run_email_send(*core, j);
                                });
+  auto handle = [core](runtime::JobResult (*fn)(api::Core&, const runtime::Job&)) {
+    return [core, fn](const runtime::Job& j) { return fn(*core, j); };
+  };
+  impl->jobs->register_handler(std::string(services::kWebhookDrainJob),
+                               handle(&services::run_webhook_drain));
+  impl->jobs->register_handler(std::string(services::kMessagingSendJob),
+                               handle(&services::run_messaging_send));
+  impl->jobs->register_handler(std::string(services::kCallStartJob),
+                               handle(&services::run_call_start));
+  impl->jobs->register_handler(std::string(services::kMessagingPollJob),
+                               handle(&services::run_messaging_poll));
+  impl->jobs->register_handler(std::string(services::kTranscribeJob),
+                               handle(&services::run_transcribe));
   impl->mail = std::make_unique<runtime::MailWatcher>(
       impl->core, "mail:" + impl->core.ids->next());
   for (const auto& op : api::registry().all()) {
@@ -148,6 +162,15 @@ std::vector<Result<std::string>> Engine::ingest_email_batch(
       out.emplace_back(r.status());
   }
   return out;
+}
+
+Result<WebhookResponse> Engine::receive_webhook(const WebhookRequest& req) {
+  try {
+    return services::receive_webhook(impl_->core, req);
+  } catch (const std::exception& e) {
+    spdlog::error("webhook {}/{} threw: {}", req.provider, req.channel, e.what());
+    return Internal("internal error receiving the webhook");
+  }
 }
 
 Result<std::string> Engine::events_poll(const Principal& who, int64_t after, int limit) {

@@ -68,7 +68,9 @@ App::App(banxway::Engine& engine, const ServerConfig& cfg)
     : engine_(engine),
       catalog_(engine.operations()),
       info_json_(make_info(catalog_)),
-      limiter_(cfg.rate_limit, cfg.rate_burst > 0 ? cfg.rate_burst : 2 * cfg.rate_limit) {
+      limiter_(cfg.rate_limit, cfg.rate_burst > 0 ? cfg.rate_burst : 2 * cfg.rate_limit),
+      public_url_(cfg.public_url) {
+  while (!public_url_.empty() && public_url_.back() == '/') public_url_.pop_back();
   for (const auto& o : cfg.cors_origins) {
     if (o == "*")
       cors_any_ = true;
@@ -126,6 +128,13 @@ bool App::prepare(const HttpRequest& req, Prepared& p, HttpResponse& res) const 
     return true;
   }
   if (m.target == Target::health) return false;
+  if (m.target == Target::webhook) {
+    // No API key: the engine authenticates the provider (token, signature) itself.
+    p.webhook = m.op;
+    p.id_value = std::move(m.id_value);
+
+    return false;
+  }
 
   std::string_view op_name = m.target == Target::any_operation ? m.id_value : m.op;
   p.op = catalog_.find(op_name);
@@ -164,6 +173,8 @@ void App::execute(const HttpRequest& req, const Prepared& p, HttpResponse& res) 
   try {
     if (p.target == Target::health)
       health(res);
+    else if (p.target == Target::webhook)
+      run_webhook(req, p, res);
     else
       run_operation(req, p, res);
   } catch (const std::exception& e) {
@@ -191,6 +202,34 @@ void App::health(HttpResponse& res) {
   }
   out += '}';
   res.body = std::move(out);
+}
+
+void App::run_webhook(const HttpRequest& req, const Prepared& p, HttpResponse& res) {
+  banxway::WebhookRequest w;
+  auto slash = p.webhook.find('/');
+  w.provider = std::string(p.webhook.substr(0, slash));
+  w.channel = std::string(p.webhook.substr(slash + 1));
+  w.token = p.id_value;
+  w.method = req.method == Method::get ? "GET" : "POST";
+  // Twilio signs the URL it was configured with: behind a proxy, --public-url says what it is.
+  std::string base = !public_url_.empty() ? public_url_ : "http://" + std::string(req.host);
+  w.url = base + std::string(req.target);
+  w.query = std::string(p.query);
+  w.content_type = std::string(req.content_type);
+  if (!req.hub_signature_256.empty())
+    w.headers.emplace_back("X-Hub-Signature-256", std::string(req.hub_signature_256));
+  if (!req.twilio_signature.empty())
+    w.headers.emplace_back("X-Twilio-Signature", std::string(req.twilio_signature));
+  w.body = std::string(req.body);
+  w.remote_addr = std::string(req.remote_addr);
+  auto r = engine_.receive_webhook(w);
+  if (!r.ok()) {
+    set_error(res, r.status());
+    return;
+  }
+  res.status = r->status;
+  res.content_type = r->content_type;
+  res.body = std::move(r->body);
 }
 
 void App::run_operation(const HttpRequest& req, const Prepared& p, HttpResponse& res) {

@@ -25,11 +25,17 @@ struct HttpRequest {
   std::string_view api_key;
   std::string_view content_type;
   std::string_view body;
+  // For provider webhooks only (signatures and the public URL they sign).
+  std::string_view host;
+  std::string_view hub_signature_256;  // Meta
+  std::string_view twilio_signature;   // Twilio
+  std::string_view remote_addr;
 };
 
 struct HttpResponse {
   int status = 200;
   std::string body;        // JSON; empty for 204
+  std::string content_type;  // empty: application/json
   std::string_view allow;  // Allow header (405 and OPTIONS), static storage
   bool www_authenticate = false;
 };
@@ -42,6 +48,7 @@ struct Prepared {
   std::string id_value;
   std::string_view query;
   std::string_view credential;
+  std::string_view webhook;  // Target::webhook: "<provider>/<channel>"
   bool post = false;
 };
 
@@ -58,11 +65,13 @@ class App {
   std::string_view allowed_origin(std::string_view origin) const;
 
   const OpCatalog& catalog() const { return catalog_; }
+
   /// Route operations the engine does not provide (reported at start-up).
   std::vector<std::string_view> missing_operations() const;
 
  private:
   void run_operation(const HttpRequest& req, const Prepared& p, HttpResponse& res);
+  void run_webhook(const HttpRequest& req, const Prepared& p, HttpResponse& res);
   void health(HttpResponse& res);
 
   banxway::Engine& engine_;
@@ -72,6 +81,7 @@ class App {
   std::vector<std::string> cors_origins_;
   bool cors_any_ = false;
   RateLimiter limiter_;
+  std::string public_url_;  // --public-url, without a trailing slash
 };
 
 }  // namespace bxserver

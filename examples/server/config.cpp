@@ -80,6 +80,7 @@ void print_help() {
       "  --threads N           I/O threads (default 2)\n"
       "  --workers N           threads running operations against the database (default 4)\n"
       "  --job-workers N       background job threads: outbox sends, timers; 0 = none (default 2)\n"
+      "  --public-url URL      the server's public base URL, as providers call it (PUBLIC_URL)\n"
       "  --no-mail-watch       do not fetch mail of email channel accounts (IMAP IDLE/poll)\n"
       "  --max-body SIZE       request body limit, e.g. 1M or 65536 (default 1M)\n"
       "  --max-header SIZE     request line + headers limit (default 16K)\n"
@@ -157,6 +158,7 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
   long long n = 0;
 
   if (auto v = env("DATABASE_URL")) cfg.database_url = v;
+  if (auto v = env("PUBLIC_URL")) cfg.public_url = v;
   if (auto v = env("HOST")) cfg.host = v;
   if (auto v = env("PORT")) {
     if (!parse_int(v, 0, 65535, n)) return {false, false, "PORT must be a number 0-65535"};
@@ -221,6 +223,8 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
       want_int("--threads", 1, 256, cfg.io_threads);
     } else if (a.take("--workers", v)) {
       want_int("--workers", 1, 1024, cfg.workers);
+    } else if (a.take("--public-url", v)) {
+      cfg.public_url = v;
     } else if (a.take("--job-workers", v)) {
       want_int("--job-workers", 0, 64, cfg.job_workers);
     } else if (a.take("--max-body", v)) {

@@ -16,6 +16,7 @@ struct ServerConfig {
   int workers = 4;
   int job_workers = 2;      // background job threads (outbox, timers); 0 = none
   bool mail_watch = true;   // IMAP watchers for the email channel accounts
+  std::string public_url;   // e.g. https://hub.example.com: the URL providers call (Twilio signs it)
   std::size_t max_body = 1 << 20;     // bytes
   std::size_t max_header = 16 << 10;  // bytes, request line + all header fields
   int header_timeout_s = 30;          // from a request's first byte to its last

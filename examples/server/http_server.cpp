@@ -239,6 +239,10 @@ class Session : public std::enable_shared_from_this<Session> {
     req_.api_key = sv(r["X-API-Key"]);
     req_.content_type = sv(r[http::field::content_type]);
     req_.body = r.body();
+    req_.host = sv(r[http::field::host]);
+    req_.hub_signature_256 = sv(r["X-Hub-Signature-256"]);
+    req_.twilio_signature = sv(r["X-Twilio-Signature"]);
+    req_.remote_addr = peer_;
     keep_alive_ = r.keep_alive();
     prep_ = Prepared{};
     out_ = HttpResponse{};
@@ -277,7 +281,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (out_.www_authenticate) res_.set(http::field::www_authenticate, "Bearer");
     add_cors_headers();
     if (out_.status != 204) {
-      res_.set(http::field::content_type, "application/json");
+      res_.set(http::field::content_type,
+               bsv(out_.content_type.empty() ? std::string_view("application/json")
+                                            : std::string_view(out_.content_type)));
       res_.body() = std::move(out_.body);
     }
     res_.keep_alive(keep_alive_);
@@ -305,6 +311,8 @@ class Session : public std::enable_shared_from_this<Session> {
       method = sv(r.method_string());
       path = sv(r.target());
       path = path.substr(0, path.find('?'));
+      // Exotel's callback URLs carry the account's secret token as the last path segment.
+      if (path.starts_with("/api/v1/webhooks/exotel/")) path = path.substr(0, path.rfind('/') + 1);
     }
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
     srv_.access->info("{} {} {} {} {}B {:.2f}ms", peer_, method, path, res_.result_int(),

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -73,6 +74,13 @@ banxway::EngineOptions engine_options(const ServerConfig& cfg) {
   o.db_pool_size = cfg.workers + 1;
   o.max_params_bytes = cfg.max_body;
   o.watch_mail = cfg.mail_watch;
+  // Call transcription (docs/MESSAGING.md): an OpenAI-compatible endpoint, when configured.
+  if (const char* v = std::getenv("TRANSCRIPTION_URL")) o.transcription_url = v;
+  if (const char* v = std::getenv("TRANSCRIPTION_API_KEY"))
+    o.transcription_api_key = v;
+  else if (const char* w = std::getenv("OPENAI_API_KEY"))
+    o.transcription_api_key = w;
+  if (const char* v = std::getenv("TRANSCRIPTION_MODEL")) o.transcription_model = v;
   return o;
 }
 

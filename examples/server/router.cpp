@@ -41,6 +41,13 @@ constexpr RouteDef kRoutes[] = {
     {"/api/v1/channels", "", Target::operation, "channels.list", "channels.create", "", ""},
     {"/api/v1/channels/:id", "id", Target::operation, "channels.get", "", "channels.update", ""},
     {"/api/v1/channels/:id/sync", "id", Target::operation, "", "channels.sync", "", ""},
+    {"/api/v1/webhooks/exotel/sms/:token", "token", Target::webhook, "", "exotel/sms", "", ""},
+    {"/api/v1/webhooks/exotel/whatsapp/:token", "token", Target::webhook, "", "exotel/whatsapp", "", ""},
+    {"/api/v1/webhooks/exotel/voice/:token", "token", Target::webhook, "exotel/voice", "exotel/voice", "", ""},
+    {"/api/v1/webhooks/meta/whatsapp", "", Target::webhook, "meta/whatsapp", "meta/whatsapp", "", ""},
+    {"/api/v1/webhooks/twilio/sms", "", Target::webhook, "", "twilio/sms", "", ""},
+    {"/api/v1/webhooks/twilio/whatsapp", "", Target::webhook, "", "twilio/whatsapp", "", ""},
+    {"/api/v1/webhooks/twilio/voice", "", Target::webhook, "", "twilio/voice", "", ""},
     {"/api/v1/inbound/email", "", Target::inbound_email, "", "inbound.email", "", ""},
 };
 // clang-format on

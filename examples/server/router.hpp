@@ -14,7 +14,9 @@ enum class Method : uint8_t { get, post, patch, del, put, head, options, other }
 Method method_from(std::string_view name);
 
 /// What a matched route does besides calling an operation by name.
-enum class Target : uint8_t { operation, any_operation, health, info, inbound_email };
+// webhook: a provider callback (no API key; the engine authenticates it); the route's
+// "operation" names "<provider>/<channel>".
+enum class Target : uint8_t { operation, any_operation, health, info, inbound_email, webhook };
 
 struct RouteMatch {
   enum class Kind : uint8_t { found, not_found, method_not_allowed } kind = Kind::not_found;

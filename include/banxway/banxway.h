@@ -47,7 +47,8 @@ BANXWAY_EXTERN const char* banxway_version(void);
  * Opens an engine. config_json is NULL or a JSON object:
  *   {"database_url": "sqlite:///path" | "sqlite::memory:" | "postgres://…",
  *    "jwt_secret": "…", "jwt_audience": "…", "jwt_issuer": "…", "pool_size": 4,
- *    "blob_dir": "…", "message_id_domain": "mail.example.com", "watch_mail": true}
+ *    "blob_dir": "…", "message_id_domain": "mail.example.com", "watch_mail": true,
+ *    "transcription_url": "https://…", "transcription_api_key": "…", "transcription_model": "…"}
  * watch_mail: banxway_start also runs the IMAP watchers of email channel accounts.
  * Missing migrations are applied. On success *out is a new engine (close it with
  * banxway_close).

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "banxway/status.hpp"
@@ -45,6 +46,15 @@ struct EngineOptions {
   size_t max_attachment_bytes = 25u << 20;  // a larger attachment is dropped with a warning
   /// Domain of banxway's own Message-IDs (bx.<thread>.<random>@domain).
   std::string message_id_domain = "banxway.invalid";
+  /// Call recordings are transcribed through an OpenAI-compatible /v1/audio/transcriptions
+  /// endpoint when this base URL is set (e.g. "https://api.openai.com", a local whisper
+  /// server); the text is stored on the voice message and searchable. Empty: no transcription.
+  std::string transcription_url;
+  std::string transcription_api_key;
+  std::string transcription_model = "whisper-1";
+  std::string transcription_language;  // ISO-639-1 hint, optional
+  /// Let transcription_url be a loopback/private address (a local server, tests).
+  bool transcription_allow_private_network = false;
   /// Engine::start also starts a watcher per active email account with IMAP settings (IDLE
   /// or polling, docs/EMAIL.md). Off: mail is fetched only by the channels.sync operation.
   bool watch_mail = true;
@@ -66,6 +76,27 @@ struct OperationInfo {
   std::string params_schema;  // JSON Schema text
   bool is_list = false;
   bool is_write = false;
+};
+
+/// A provider's webhook request as the HTTP layer received it (raw bytes: signatures are
+/// checked over them before anything is parsed). docs/MESSAGING.md.
+struct WebhookRequest {
+  std::string provider;  // exotel | meta | twilio
+  std::string channel;   // sms | whatsapp | voice
+  std::string token;     // Exotel: the secret token from the URL path
+  std::string method = "POST";
+  std::string url;       // the full public URL the provider called (Twilio signs it)
+  std::string query;     // the raw query string (Meta's GET handshake)
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote_addr;  // for an account's IP allow-list; empty: not checked
+};
+
+struct WebhookResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
 };
 
 struct Bootstrap {
@@ -99,6 +130,13 @@ class Engine {
   std::vector<Result<std::string>> ingest_email_batch(const Principal& who,
                                                       const std::vector<std::string_view>& raws,
                                                       size_t batch = 200);
+
+  /// A provider webhook: authenticated (Exotel URL token, Meta X-Hub-Signature-256, Twilio
+  /// X-Twilio-Signature, optional IP allow-list) before anything is parsed, then stored and
+  /// queued in one transaction; parsing and threading run in a job. Failed checks:
+  /// unauthenticated / permission_denied, nothing written. Meta's GET handshake answers the
+  /// challenge.
+  Result<WebhookResponse> receive_webhook(const WebhookRequest& req);
 
   /// Events of the principal's organization with id > after, oldest first, as a JSON array.
   Result<std::string> events_poll(const Principal& who, int64_t after, int limit);

@@ -52,6 +52,15 @@ Status Ctx::audit(store::Conn& c, std::string_view target_type, std::string_view
   return r.status();
 }
 
+Principal system_principal(const std::string& org_id, const std::string& label) {
+  Principal p;
+  p.org_id = org_id;
+  p.role = Role::admin;
+  p.actor_type = "system";
+  p.actor_id = label;
+  return p;
+}
+
 std::string encode_cursor(std::initializer_list<std::string_view> parts) {
   std::string j = "[";
   for (std::string_view p : parts) {

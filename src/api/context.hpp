@@ -55,6 +55,10 @@ class Ctx {
   std::string now_;
 };
 
+/// A system principal acting as admin in `org_id` (jobs, watchers, webhooks); `label` is the
+/// actor recorded in events and audit rows.
+Principal system_principal(const std::string& org_id, const std::string& label);
+
 /// Keyset cursors: opaque base64url text over a JSON array of strings.
 std::string encode_cursor(std::initializer_list<std::string_view> parts);
 Result<std::vector<std::string>> decode_cursor(std::string_view cursor, size_t expected_parts);

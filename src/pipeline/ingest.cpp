@@ -40,30 +40,6 @@ std::string strings_json(const std::vector<std::string>& list) {
   return j + "]";
 }
 
-// The first 200 code points of the new text, on one line.
-std::string snippet_of(std::string_view text) {
-  std::string out;
-  size_t cps = 0;
-  bool space = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto ch = static_cast<unsigned char>(text[i]);
-    bool ws = ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t';
-    if (ws) {
-      space = !out.empty();
-      continue;
-    }
-    if ((ch & 0xC0) != 0x80) {
-      if (cps == 200) break;
-      ++cps;
-      if (space) {
-        out.push_back(' ');
-        space = false;
-      }
-    }
-    out.push_back(static_cast<char>(ch));
-  }
-  return out;
-}
 
 Result<Prepared> prepare(api::Ctx& ctx, std::string_view raw, const IngestOptions& opts) {
   const auto& o = ctx.core().opts;
@@ -172,7 +148,7 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
 
   std::string id = ctx.new_id();
   out.message_id = id;
-  std::string snippet = snippet_of(m.new_text.empty() ? m.text : m.new_text);
+  std::string snippet = services::snippet_of(m.new_text.empty() ? m.text : m.new_text);
   std::optional<std::string> warnings;
   if (!m.warnings.empty()) warnings = strings_json(m.warnings);
   auto opt = [](const std::string& s) { return s.empty() ? store::Value() : store::Value(s); };

@@ -310,11 +310,7 @@ Status JobQueue::finish(const Job& job, const JobResult& r) {
     if (!dead) return Status();
     // The event is written with the dead row, in one transaction: subscribers see it if and
     // only if the job is dead.
-    Principal sys;
-    sys.org_id = job.org_id;
-    sys.role = Role::admin;
-    sys.actor_type = "system";
-    sys.actor_id = "jobs";
+    Principal sys = api::system_principal(job.org_id, "jobs");
     api::Ctx ctx(core_, sys, "jobs.run");
     std::string data = "{\"job_id\":" + json::quote(job.id) + ",\"kind\":" + json::quote(job.kind) +
                        ",\"error\":" + json::quote(error) +
@@ -459,6 +455,13 @@ void JobQueue::worker_loop(int n) {
       recheck = recheck * 2 > kRecheckMax ? milliseconds(0) : recheck * 2;
     seen = wake_seq_;
   }
+}
+
+Status JobQueue::release_unique_key(store::Db& db, const Job& job) {
+  auto r = db.query("UPDATE jobs SET unique_key = NULL WHERE id = ? AND org_id = ? AND "
+                    "locked_by = ?",
+                    {job.id, job.org_id, job.locked_by});
+  return r.status();
 }
 
 }  // namespace banxway::runtime

@@ -115,6 +115,10 @@ class JobQueue {
   /// scaled by 1 + jitter × (2u - 1) for u in [0, 1).
   static std::chrono::milliseconds backoff(int attempts, const JobQueueOptions& o, double u);
 
+  /// Lets a running job's unique key go, so the same key can be enqueued again while this run
+  /// continues (a "drain" job: work arriving during a run gets a run of its own after it).
+  static Status release_unique_key(store::Db& db, const Job& job);
+
   /// Wakes idle workers (enqueue calls this for every queue on the same Core).
   void notify();
 

@@ -13,15 +13,6 @@ namespace {
 
 constexpr size_t kMaxErrorDetails = 20;
 
-Principal system_principal(const std::string& org, const char* label) {
-  Principal p;
-  p.org_id = org;
-  p.role = Role::admin;
-  p.actor_type = "system";
-  p.actor_id = label;
-  return p;
-}
-
 std::string now_text(api::Core& core) { return format_time(core.clock->now()); }
 std::string later_text(api::Core& core, std::chrono::seconds d) {
   return format_time(core.clock->now() + d);
@@ -109,7 +100,7 @@ Result<FolderSyncReport> sync_folder(api::Core& core, const email::EmailAccount&
   rep.last_uid = last;
   if (rp.resync) BX_RETURN_IF_ERROR(save_cursor(core, acct, folder, o, state.uidvalidity, last));
 
-  Principal who = system_principal(acct.org_id, "imap");
+  Principal who = api::system_principal(acct.org_id, "imap");
   api::Ctx ctx(core, who, "imap.sync");
   pipeline::IngestOptions io;
   io.channel_account_id = acct.id;
@@ -245,7 +236,7 @@ Result<SyncReport> sync_account_once(api::Core& core, const std::string& org,
   if (!acct.imap) return InvalidArgument("channel account " + account_id + " has no IMAP settings");
   if (!acct.active) return InvalidArgument("channel account " + account_id + " is not active");
   if (opts.owner.empty()) opts.owner = "sync:" + core.ids->next();
-  Principal who = system_principal(org, "imap");
+  Principal who = api::system_principal(org, "imap");
   api::Ctx ctx(core, who, "imap.sync");
   auto client = email::ImapClient::connect(acct.imap->conn);
   if (!client.ok()) {
@@ -384,7 +375,7 @@ void MailWatcher::run_worker(Worker& w) {
   so.stop = &w.stop;
   so.lease = std::chrono::duration_cast<std::chrono::seconds>(im.poll_interval * 2) +
              std::chrono::seconds(60);
-  Principal who = system_principal(acct.org_id, "imap");
+  Principal who = api::system_principal(acct.org_id, "imap");
   std::chrono::milliseconds backoff = opts_.backoff_base;
   auto set_status = [&](std::string_view status, const std::string& err) {
     api::Ctx ctx(core_, who, "imap.sync");

@@ -1,6 +1,7 @@
 #include "services/channel_accounts.hpp"
 
 #include "channels/email/account.hpp"
+#include "channels/messaging/account.hpp"
 #include "services/common.hpp"
 
 namespace banxway::services {
@@ -80,6 +81,16 @@ Status check_email_config(const std::string& address, const std::string& config,
   return Status();
 }
 
+// Messaging accounts (WhatsApp, SMS, voice): the provider's required settings must be there.
+Status check_messaging_config(const std::string& channel, const std::string& provider,
+                              const std::string& config, const std::string& secrets) {
+  if (channel == "email") return Status();
+  if (provider == "imap_smtp")
+    return field_error("provider", "a " + channel + " account needs provider exotel, meta or twilio");
+  return messaging::decode_messaging_account("", "", channel, provider, "", true, config, secrets)
+      .status();
+}
+
 }  // namespace
 
 Result<std::string> channel_json(store::Conn& c, api::Ctx& ctx, const std::string& id) {
@@ -151,14 +162,29 @@ Result<std::string> channels_create(api::Ctx& ctx, json::Value& p) {
   const json::Value* cfg = json::get(p, "config");
   std::string config = cfg ? json::stringify(*cfg) : "{}";
   std::string secrets = merge_secrets("{}", json::get(p, "secrets"));
+  std::string provider = api::param_str(p, "provider").value_or(channel == "email" ? "imap_smtp" : "");
+  if (channel == "email" && provider != "imap_smtp")
+    return field_error("provider", "an email account uses provider imap_smtp");
+  if (channel != "email" && provider.empty())
+    return field_error("provider", "required: exotel, meta or twilio");
+  // Exotel signs nothing: its callback URLs carry a secret token, made here and shown once.
+  std::string token;
+  if (provider == "exotel") {
+    token = messaging::make_webhook_token(id);
+    json::Document tok;
+    tok.SetObject();
+    tok.AddMember("webhook_token", json::Value(token.c_str(), tok.GetAllocator()), tok.GetAllocator());
+    secrets = merge_secrets(secrets, &tok);
+  }
   if (channel == "email") BX_RETURN_IF_ERROR(check_email_config(address, config, secrets));
+  BX_RETURN_IF_ERROR(check_messaging_config(channel, provider, config, secrets));
   std::string out;
   BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
     auto r = c.query(
         "INSERT INTO channel_accounts (id, org_id, channel, provider, name, address, config, "
         "secrets, active, status, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
-        {id, ctx.org(), channel, api::param_str(p, "provider").value_or("imap_smtp"),
+        {id, ctx.org(), channel, provider,
          *api::param_str(p, "name"), address.empty() ? store::Value() : store::Value(address),
          config, secrets, json::get_bool(p, "active").value_or(true) ? 1 : 0, ctx.now(),
          ctx.now()});
@@ -167,6 +193,15 @@ Result<std::string> channels_create(api::Ctx& ctx, json::Value& p) {
     BX_RETURN_IF_ERROR(ctx.event(c, "channel.created", "channel_account", id, std::nullopt, out));
     return ctx.audit(c, "channel_account", id);
   }));
+  if (!token.empty()) {
+    out.pop_back();
+    out += ",\"webhook_token\":" + json::quote(token) + ",\"webhook_paths\":{";
+    const char* kinds[] = {"sms", "whatsapp", "voice"};
+    for (size_t i = 0; i < 3; ++i)
+      out += std::string(i ? "," : "") + "\"" + kinds[i] + "\":" +
+             json::quote(std::string("/api/v1/webhooks/exotel/") + kinds[i] + "/" + token);
+    out += "}}";
+  }
   return out;
 }
 
@@ -174,8 +209,8 @@ Result<std::string> channels_update(api::Ctx& ctx, json::Value& p) {
   std::string id = *api::param_str(p, "id");
   std::string out;
   BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
-    BX_ASSIGN_OR_RETURN(auto cur, c.query("SELECT channel, address, config, secrets FROM "
-                                          "channel_accounts WHERE id = ? AND org_id = ?",
+    BX_ASSIGN_OR_RETURN(auto cur, c.query("SELECT channel, address, config, secrets, provider "
+                                          "FROM channel_accounts WHERE id = ? AND org_id = ?",
                                           {id, ctx.org()}));
     if (cur.empty()) return NotFound("channel account " + id + " not found");
     std::string channel = cur[0].str(0);
@@ -188,6 +223,7 @@ Result<std::string> channels_update(api::Ctx& ctx, json::Value& p) {
     std::string config = cfg ? json::stringify(*cfg) : cur[0].str(2);
     std::string secrets = merge_secrets(cur[0].text(3), json::get(p, "secrets"));
     if (channel == "email") BX_RETURN_IF_ERROR(check_email_config(address, config, secrets));
+    BX_RETURN_IF_ERROR(check_messaging_config(channel, cur[0].str(4), config, secrets));
     std::string sets = "updated_at = ?, address = ?, config = ?, secrets = ?";
     std::vector<store::Value> args{ctx.now(),
                                    address.empty() ? store::Value() : store::Value(address),

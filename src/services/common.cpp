@@ -25,6 +25,26 @@ Result<std::string> get_by_id(store::Conn& c, api::Ctx& ctx, std::string_view ta
   return row_to_json(r->rows[0], cols);
 }
 
+std::string snippet_of(std::string_view text) {
+  std::string out;
+  size_t cps = 0;
+  bool space = false;
+  for (unsigned char ch : text) {
+    if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t') {
+      space = !out.empty();
+      continue;
+    }
+    if ((ch & 0xC0) != 0x80) {
+      if (cps == 200) break;
+      ++cps;
+      if (space) out.push_back(' ');
+      space = false;
+    }
+    out.push_back(static_cast<char>(ch));
+  }
+  return out;
+}
+
 std::string string_array_json(const json::Value* v) {
   if (!v || !v->IsArray()) return "[]";
   return json::stringify(*v);

@@ -19,6 +19,10 @@ Result<std::string> get_by_id(store::Conn& c, api::Ctx& ctx, std::string_view ta
                               std::span<const ColSpec> cols, std::string_view id,
                               std::string_view what);
 
+/// A message's snippet: the first 200 code points of `text` on one line, runs of whitespace
+/// collapsed to one space.
+std::string snippet_of(std::string_view text);
+
 /// A JSON array text from a JSON array param of strings (or "[]").
 std::string string_array_json(const json::Value* v);
 

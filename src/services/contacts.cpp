@@ -40,38 +40,6 @@ std::string trim(std::string_view s) {
   return b == std::string_view::npos ? std::string() : std::string(s.substr(b, e - b + 1));
 }
 
-// Region for numbers written without a country code: the organization's settings
-// `default_region`, else India, where banxway's first users are.
-Result<std::string> default_region(api::Ctx& ctx) {
-  BX_ASSIGN_OR_RETURN(
-      auto rows, ctx.db().query("SELECT settings FROM organizations WHERE id = ?", {ctx.org()}));
-  if (!rows.empty()) {
-    json::Document d;
-    if (json::parse(rows[0].text(0), &d).ok() && d.IsObject()) {
-      if (auto r = json::get_string(d, "default_region");
-          r && r->size() == 2 && std::isalpha(static_cast<unsigned char>((*r)[0])) &&
-          std::isalpha(static_cast<unsigned char>((*r)[1]))) {
-        std::string region(*r);
-        for (auto& c : region) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        return region;
-      }
-    }
-  }
-  return std::string("IN");
-}
-
-std::optional<std::string> to_e164(const std::string& raw, const std::string& region) {
-  using i18n::phonenumbers::PhoneNumber;
-  using i18n::phonenumbers::PhoneNumberUtil;
-  const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
-  PhoneNumber n;
-  if (util->Parse(raw, region, &n) != PhoneNumberUtil::NO_PARSING_ERROR) return std::nullopt;
-  if (!util->IsValidNumber(n)) return std::nullopt;
-  std::string out;
-  util->Format(n, PhoneNumberUtil::E164, &out);
-  return out;
-}
-
 // The identities param in stored form: emails lower-cased, phones in E.164, WhatsApp ids
 // trimmed; repeats of one identity collapse into the first.
 Result<std::vector<Identity>> normalize_identities(api::Ctx& ctx, const json::Value& arr) {
@@ -206,6 +174,39 @@ Result<std::string> contact_json(store::Conn& c, api::Ctx& ctx, const std::strin
 }
 
 }  // namespace
+
+// Region for numbers written without a country code: the organization's settings
+// `default_region`, else India, where banxway's first users are.
+Result<std::string> default_region(api::Ctx& ctx) {
+  BX_ASSIGN_OR_RETURN(
+      auto rows, ctx.db().query("SELECT settings FROM organizations WHERE id = ?", {ctx.org()}));
+  if (!rows.empty()) {
+    json::Document d;
+    if (json::parse(rows[0].text(0), &d).ok() && d.IsObject()) {
+      if (auto r = json::get_string(d, "default_region");
+          r && r->size() == 2 && std::isalpha(static_cast<unsigned char>((*r)[0])) &&
+          std::isalpha(static_cast<unsigned char>((*r)[1]))) {
+        std::string region(*r);
+        for (auto& c : region) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        return region;
+      }
+    }
+  }
+  return std::string("IN");
+}
+
+std::optional<std::string> to_e164(const std::string& raw, const std::string& region) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+  PhoneNumber n;
+  if (util->Parse(raw, region, &n) != PhoneNumberUtil::NO_PARSING_ERROR) return std::nullopt;
+  if (!util->IsValidNumber(n)) return std::nullopt;
+  std::string out;
+  util->Format(n, PhoneNumberUtil::E164, &out);
+  return out;
+}
+
 
 Result<std::string> contacts_list(api::Ctx& ctx, json::Value& p) {
   int limit = api::param_limit(p);

@@ -12,4 +12,10 @@ Result<std::string> contacts_create(api::Ctx& ctx, json::Value& p);
 Result<std::string> contacts_update(api::Ctx& ctx, json::Value& p);
 Result<std::string> contacts_delete(api::Ctx& ctx, json::Value& p);
 
+/// Region for phone numbers written without a country code: the organization's settings
+/// `default_region` (ISO 3166 alpha-2), else "IN".
+Result<std::string> default_region(api::Ctx& ctx);
+/// A phone number in E.164 (libphonenumber: parsed in `region`, valid), or nullopt.
+std::optional<std::string> to_e164(const std::string& raw, const std::string& region);
+
 }  // namespace banxway::services

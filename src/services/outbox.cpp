@@ -15,6 +15,7 @@
 #include "pipeline/threading.hpp"
 #include "services/channel_accounts.hpp"
 #include "services/common.hpp"
+#include "services/messaging.hpp"
 #include "services/threads.hpp"
 
 namespace banxway::services {
@@ -110,25 +111,6 @@ Result<std::vector<Party>> address_param(const json::Value& p, const char* field
   return out;
 }
 
-std::string snippet_of(std::string_view text) {
-  std::string out;
-  size_t cps = 0;
-  bool space = false;
-  for (unsigned char ch : text) {
-    if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t') {
-      space = !out.empty();
-      continue;
-    }
-    if ((ch & 0xC0) != 0x80) {
-      if (cps == 200) break;
-      ++cps;
-      if (space) out.push_back(' ');
-      space = false;
-    }
-    out.push_back(static_cast<char>(ch));
-  }
-  return out;
-}
 
 struct NewAttachment {
   std::string filename, media_type, sha;
@@ -180,7 +162,10 @@ std::string thread_index_of(api::Ctx& ctx, const std::optional<std::string>& col
   return parsed.ok() ? parsed->thread_index : std::string();
 }
 
-Status status_event(store::Conn& c, api::Ctx& ctx, const std::string& id,
+
+}  // namespace
+
+Status message_status_event(store::Conn& c, api::Ctx& ctx, const std::string& id,
                     const std::string& thread_id, std::string_view from, std::string_view to,
                     const std::optional<std::string>& error) {
   std::string data = "{\"id\":" + json::quote(id) + ",\"thread_id\":" + json::quote(thread_id) +
@@ -190,14 +175,16 @@ Status status_event(store::Conn& c, api::Ctx& ctx, const std::string& id,
   return ctx.event(c, "message.status_changed", "message", id, thread_id, data);
 }
 
-}  // namespace
-
 Result<std::string> messages_send(api::Ctx& ctx, json::Value& p) {
   std::string channel = api::param_str(p, "channel").value_or("email");
-  if (channel != "email")
-    return field_error("channel", "sending on " + channel + " is not available yet (email only)");
+  if (channel == "whatsapp" || channel == "sms") return messaging_send(ctx, p);
+  if (channel != "email") return field_error("channel", "cannot send on " + channel);
+  if (json::get(p, "template") || json::get(p, "media_url"))
+    return field_error("template", "templates and media_url are for WhatsApp");
   auto thread_param = api::param_str(p, "thread_id");
-  std::string text = *api::param_str(p, "text");
+  auto text_param = api::param_str(p, "text");
+  if (!text_param) return field_error("text", "required");
+  std::string text = *text_param;
   std::optional<std::string> html;
   if (auto h = api::param_str(p, "html")) html = email::sanitize_html(*h);
   BX_ASSIGN_OR_RETURN(auto to, address_param(p, "to"));
@@ -393,26 +380,34 @@ Result<std::string> messages_send(api::Ctx& ctx, json::Value& p) {
         {ctx.now(), ctx.now(), thread_id, ctx.org()});
     if (!t.ok()) return t.status();
 
-    runtime::JobSpec job;
-    job.kind = std::string(kEmailSendJob);
-    job.payload_json = "{\"message_id\":" + json::quote(id) + "}";
-    if (send_at) {
-      TimePoint when;
-      parse_time(*send_at, &when);
-      job.run_at = when;
-    }
-    job.unique_key = std::string(kEmailSendJob) + ":" + id;
-    job.max_attempts = kSendAttempts;
-    BX_RETURN_IF_ERROR(runtime::JobQueue::enqueue(c, ctx, job).status());
-
-    BX_ASSIGN_OR_RETURN(out, message_json(c, ctx, id));
-    BX_RETURN_IF_ERROR(ctx.event(c, "message.queued", "message", id, thread_id, out));
-    if (new_thread) {
-      BX_ASSIGN_OR_RETURN(auto tj, thread_json(c, ctx, thread_id));
-      BX_RETURN_IF_ERROR(ctx.event(c, "thread.created", "thread", thread_id, thread_id, tj));
-    }
-    return ctx.audit(c, "message", id);
+    BX_ASSIGN_OR_RETURN(out, queue_delivery(c, ctx, kEmailSendJob, id, thread_id, send_at,
+                                            kSendAttempts, new_thread));
+    return Status();
   }));
+  return out;
+}
+
+Result<std::string> queue_delivery(store::Conn& c, api::Ctx& ctx, std::string_view kind,
+                                   const std::string& id, const std::string& thread_id,
+                                   const std::optional<std::string>& send_at, int max_attempts,
+                                   bool new_thread) {
+  runtime::JobSpec job;
+  job.kind = std::string(kind);
+  job.payload_json = "{\"message_id\":" + json::quote(id) + "}";
+  if (send_at) {
+    TimePoint when;
+    if (parse_time(*send_at, &when)) job.run_at = when;
+  }
+  job.unique_key = std::string(kind) + ":" + id;
+  job.max_attempts = max_attempts;
+  BX_RETURN_IF_ERROR(runtime::JobQueue::enqueue(c, ctx, job).status());
+  BX_ASSIGN_OR_RETURN(std::string out, message_json(c, ctx, id));
+  BX_RETURN_IF_ERROR(ctx.event(c, "message.queued", "message", id, thread_id, out));
+  if (new_thread) {
+    BX_ASSIGN_OR_RETURN(auto tj, thread_json(c, ctx, thread_id));
+    BX_RETURN_IF_ERROR(ctx.event(c, "thread.created", "thread", thread_id, thread_id, tj));
+  }
+  BX_RETURN_IF_ERROR(ctx.audit(c, "message", id));
   return out;
 }
 
@@ -440,7 +435,7 @@ Result<std::string> messages_cancel(api::Ctx& ctx, json::Value& p) {
                      {ctx.now(), ctx.org(), std::string(kEmailSendJob) + ":" + id});
     if (!j.ok()) return j.status();
     std::string thread_id = m[0].str(2);
-    BX_RETURN_IF_ERROR(status_event(c, ctx, id, thread_id, "queued", "cancelled", std::nullopt));
+    BX_RETURN_IF_ERROR(message_status_event(c, ctx, id, thread_id, "queued", "cancelled", std::nullopt));
     BX_ASSIGN_OR_RETURN(out, message_json(c, ctx, id));
     return ctx.audit(c, "message", id);
   }));
@@ -455,11 +450,7 @@ runtime::JobResult run_email_send(api::Core& core, const runtime::Job& job) {
   auto mid = json::get_string(payload, "message_id");
   if (!mid) return JobResult::fail("payload has no message_id");
   std::string id(*mid);
-  Principal sys;
-  sys.org_id = job.org_id;
-  sys.role = Role::admin;
-  sys.actor_type = "system";
-  sys.actor_id = "outbox";
+  Principal sys = api::system_principal(job.org_id, "outbox");
 
   // queued -> sending, and read what the message needs.
   struct Loaded {
@@ -501,7 +492,7 @@ runtime::JobResult run_email_send(api::Core& core, const runtime::Job& job) {
                        {id, ctx.org()});
       if (!u.ok()) return u.status();
       if (was_queued)
-        BX_RETURN_IF_ERROR(status_event(c, ctx, id, m.thread_id, "queued", "sending", std::nullopt));
+        BX_RETURN_IF_ERROR(message_status_event(c, ctx, id, m.thread_id, "queued", "sending", std::nullopt));
       return Status();
     });
     if (!st.ok()) return JobResult::retry("claiming the message: " + st.message());
@@ -518,7 +509,7 @@ runtime::JobResult run_email_send(api::Core& core, const runtime::Job& job) {
                        "status = 'sending'",
                        {to_status, error.substr(0, 2000), id, c2.org()});
       if (!u.ok()) return u.status();
-      return status_event(c, c2, id, m.thread_id, "sending", to_status, error.substr(0, 2000));
+      return message_status_event(c, c2, id, m.thread_id, "sending", to_status, error.substr(0, 2000));
     });
     if (!st.ok()) spdlog::warn("outbox: recording the outcome of {}: {}", id, st.message());
     if (permanent) return JobResult::fail(error);
@@ -605,7 +596,7 @@ runtime::JobResult run_email_send(api::Core& core, const runtime::Job& job) {
         "id = ?), last_activity_at = ?, updated_at = ? WHERE id = ? AND org_id = ?",
         {done.now(), id, done.now(), done.now(), m.thread_id, done.org()});
     if (!t.ok()) return t.status();
-    BX_RETURN_IF_ERROR(status_event(c, done, id, m.thread_id, "sending", "sent", std::nullopt));
+    BX_RETURN_IF_ERROR(message_status_event(c, done, id, m.thread_id, "sending", "sent", std::nullopt));
     BX_ASSIGN_OR_RETURN(auto mj, message_json(c, done, id));
     return done.event(c, "message.sent", "message", id, m.thread_id, mj);
   });

@@ -28,6 +28,8 @@ const ColSpec kThread[] = {
     {"unread_count", "unread_count", Col::integer},
     {"created_at", "created_at", Col::str},
     {"updated_at", "updated_at", Col::str},
+    // WhatsApp: free-form replies allowed until then (24 h after the customer's last message).
+    {"can_reply_freely_until", "can_reply_freely_until", Col::str},
 };
 constexpr size_t kThreadActivityCol = 13;
 
@@ -58,6 +60,7 @@ const ColSpec kMessage[] = {
     {"send_at", "send_at", Col::str},
     {"attempts", "attempts", Col::integer},
     {"error", "error", Col::str},
+    {"meta", "meta", Col::json},  // channel details: call outcome, provider codes, ...
 };
 constexpr size_t kMessageCreatedCol = 20;
 
@@ -321,17 +324,7 @@ Result<std::string> messages_create_note(api::Ctx& ctx, json::Value& p) {
   std::string thread_id = *api::param_str(p, "thread_id");
   std::string text = *api::param_str(p, "text");
   std::string id = ctx.new_id();
-  // Snippet: the first 200 code points, on one line.
-  std::string snippet;
-  size_t cps = 0;
-  for (size_t i = 0; i < text.size() && cps < 200; ++i) {
-    unsigned char ch = static_cast<unsigned char>(text[i]);
-    if ((ch & 0xC0) != 0x80) ++cps;
-    if (cps > 200) break;
-    snippet.push_back(ch == '\n' || ch == '\r' || ch == '\t' ? ' ' : static_cast<char>(ch));
-  }
-  while (!snippet.empty() && (static_cast<unsigned char>(snippet.back()) & 0xC0) == 0xC0)
-    snippet.pop_back();  // never end on a dangling lead byte
+  std::string snippet = snippet_of(text);
   std::string out;
   BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
     BX_RETURN_IF_ERROR(require_ref(c, ctx, "threads", thread_id, "thread_id"));

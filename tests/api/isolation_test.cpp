@@ -33,7 +33,12 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
       "secrets":{"smtp_password":"a-secret"}})"), "id");
   std::string Q = str(ok("messages.send", "{\"thread_id\":\"" + T + "\",\"to\":[\"priya@acme.example\"],"
                                           "\"text\":\"queued\",\"send_at\":\"2099-01-01T00:00:00Z\"}"), "id");
-  std::set<std::string> a_ids{org_a, U, C, K, T, N, A, KEY, CH, Q};
+  Document wa = ok("channels.create", R"({"channel":"whatsapp","provider":"exotel","name":"A's WhatsApp",
+      "config":{"account_sid":"acme1","from":"+919000000001"},
+      "secrets":{"api_key":"k","api_token":"t"}})");
+  std::string WA = str(wa, "id");
+  std::string WA_TOKEN = str(wa, "webhook_token");
+  std::set<std::string> a_ids{org_a, U, C, K, T, N, A, KEY, CH, Q, WA};
   std::string before = banxway::json::stringify(ok("threads.get", "{\"id\":\"" + T + "\"}"));
 
   auto id = [](const std::string& v) { return "{\"id\":\"" + v + "\"}"; };
@@ -92,6 +97,15 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
       {"channels.sync", nf("channels.sync", id(CH))},
       {"messages.send", nf("messages.send", "{\"thread_id\":\"" + T + "\",\"text\":\"x\"}")},
       {"messages.cancel", nf("messages.cancel", id(Q))},
+      {"calls.start", nf("calls.start", "{\"agent_phone\":\"+919820012345\",\"contact_id\":\"" + K + "\"}")},
+      {"channels.rotate_webhook_token", nf("channels.rotate_webhook_token", id(WA))},
+      // A's webhook token relayed with B's key: unknown to B, nothing stored.
+      {"webhooks.receive",
+       [&, this] {
+         fails("webhooks.receive", "{\"provider\":\"exotel\",\"channel\":\"whatsapp\",\"token\":" +
+                                       banxway::json::quote(WA_TOKEN) + ",\"body\":\"{}\"}",
+               Code::unauthenticated, key_b);
+       }},
       {"search.messages", clean("search.messages", R"({"q":"zebracorn"})")},
       {"events.list", clean("events.list", R"({"after":0,"limit":1000})")},
       // A reply naming A's thread through a banxway Message-ID still lands in B's own thread

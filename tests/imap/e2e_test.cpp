@@ -429,7 +429,8 @@ TEST_P(EmailE2ETest, OutboxRetriesTransientFailuresAndFailsPermanentOnes) {
                                "\"subject\":\"Rates for March\",\"text\":\"Please find the rates.\"}");
   EXPECT_EQ(str(q, "status"), "queued");
   ASSERT_EQ(*engine->run_pending(), 1);
-  auto m = ok("messages.list", "{\"thread_id\":\"" + str(q, "thread_id") + "\"}")["items"][0].GetObject();
+  Document list = ok("messages.list", "{\"thread_id\":\"" + str(q, "thread_id") + "\"}");
+  auto& m = list["items"][0];
   EXPECT_EQ(std::string(m["status"].GetString()), "queued");
   EXPECT_NE(std::string(m["error"].GetString()).find("smtp"), std::string::npos);
   EXPECT_EQ(m["attempts"].GetInt(), 1);
@@ -441,7 +442,8 @@ TEST_P(EmailE2ETest, OutboxRetriesTransientFailuresAndFailsPermanentOnes) {
   auto bad = ok("messages.send", "{\"channel_account_id\":\"" + up + "\",\"to\":[\"x@-bad.test\"],"
                                  "\"subject\":\"Hello\",\"text\":\"Hi\"}");
   ASSERT_EQ(*engine->run_pending(), 1);
-  auto f = ok("messages.list", "{\"thread_id\":\"" + str(bad, "thread_id") + "\"}")["items"][0].GetObject();
+  Document flist = ok("messages.list", "{\"thread_id\":\"" + str(bad, "thread_id") + "\"}");
+  auto& f = flist["items"][0];
   EXPECT_EQ(std::string(f["status"].GetString()), "failed");
   EXPECT_NE(std::string(f["error"].GetString()).find("501"), std::string::npos) << f["error"].GetString();
   EXPECT_EQ(count("SELECT COUNT(*) FROM jobs WHERE status = 'dead' AND kind = 'email.send'"), 1);
