@@ -5,10 +5,16 @@
 # off, so the acknowledgement path (authenticate, store, queue) is measured alone; then the
 # backlog is processed by one `banxway-server` job worker (no HTTP load) and timed.
 #
-#   bench/load_webhooks.sh [DURATION=20]
+#   bench/load_webhooks.sh [DURATION=20] [RATE]
+#
+# Without RATE, wrk runs closed-loop (each connection sends as fast as answers come: the
+# throughput ceiling). With RATE (requests/s), every connection pauses 64000/RATE ms between
+# requests (wrk's delay(); latency excludes the pause), so the server is measured at that
+# offered load instead of at saturation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-20}
+rate=${2:-}
 build=${BANXWAY_BUILD_DIR:-build/bench}
 dir=${BANXWAY_BENCH_DIR:-/tmp/banxway-bench-webhooks}
 port=${BANXWAY_BENCH_PORT:-18081}
@@ -29,13 +35,13 @@ token=$("$cli" --db "$db" call channels.create "$params" --org "$org" \
   | sed 's/.*"webhook_token":"\([^"]*\)".*/\1/')
 
 cat >"$dir/post.lua" <<'LUA'
--- A distinct inbound message per request (thread-local counter + wrk thread id).
+-- A distinct inbound message per request (thread-local counter + wrk thread number).
 local counter = 0
-local tid = 0
-setup = function(thread) tid = tid + 1; thread:set("tid", tid) end
+local threads_made = 0
+setup = function(thread) threads_made = threads_made + 1; thread:set("wrk_thread", threads_made) end
 request = function()
   counter = counter + 1
-  local sid = string.format("bench-%d-%d", tid or 0, counter)
+  local sid = string.format("bench-%d-%d", wrk_thread or 0, counter)
   local phone = string.format("+9198%08d", counter % 5000)
   local body = '{"whatsapp":{"messages":[{"callback_type":"incoming_message","sid":"' .. sid ..
     '","from":"' .. phone .. '","to":"+919000000001","profile_name":"Bench","timestamp":' ..
@@ -44,6 +50,9 @@ request = function()
   return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
 end
 LUA
+if [ -n "$rate" ]; then
+  echo "delay = function() return $((64000 / rate)) end" >>"$dir/post.lua"
+fi
 
 run_server() {  # $1 = job workers
   "$server" --db "$db" --port "$port" --no-access-log --job-workers "$1" --no-mail-watch \
@@ -55,12 +64,13 @@ run_server() {  # $1 = job workers
   done
 }
 
-echo "== acknowledgement: wrk -t2 -c64 -d${duration}s, job workers off"
+echo "== acknowledgement: wrk -t2 -c64 -d${duration}s${rate:+ at about $rate requests/s}, job workers off"
 run_server 0
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 wrk -t2 -c64 -d"${duration}s" --latency -s "$dir/post.lua" \
   "http://127.0.0.1:$port/api/v1/webhooks/exotel/whatsapp/$token"
 kill -TERM $pid; wait $pid 2>/dev/null || true
+[ "${BANXWAY_BENCH_SKIP_BACKLOG:-0}" = 1 ] && exit 0
 
 pending=$(sqlite3 "$dir/webhooks.db" "SELECT COUNT(*) FROM webhook_inbox WHERE status='pending'")
 echo "== backlog: $pending stored webhooks, processed by $workers job worker(s)"

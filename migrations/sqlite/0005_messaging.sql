@@ -24,6 +24,10 @@ CREATE INDEX webhook_inbox_pending ON webhook_inbox(org_id, received_at, id) WHE
 -- provider status and error codes, media.
 ALTER TABLE messages ADD COLUMN meta TEXT;
 
+-- "The contact's open thread on this channel, most recent first": without this index SQLite
+-- walks the organization's activity index until it meets the contact.
+CREATE INDEX threads_org_contact_activity ON threads(org_id, contact_id, last_activity_at DESC, id DESC);
+
 -- WhatsApp's customer-service window: free-form replies allowed until this time (24 h after
 -- the customer's last WhatsApp message in the thread).
 ALTER TABLE threads ADD COLUMN can_reply_freely_until TEXT;

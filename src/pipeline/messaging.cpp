@@ -162,7 +162,10 @@ Status apply_inbound(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAc
   std::string thread_id;
   if (existing) {
     thread_id = *existing;
-    BX_RETURN_IF_ERROR(add_thread_channel(c, ctx.org(), thread_id, channel));
+    // A thread found by the contact's channel lists the channel already; one found through a
+    // quoted message may not.
+    if (!m.reply_to_provider_id.empty())
+      BX_RETURN_IF_ERROR(add_thread_channel(c, ctx.org(), thread_id, channel));
   } else {
     BX_ASSIGN_OR_RETURN(thread_id, new_thread(c, ctx, who, channel, display, when));
   }
@@ -344,16 +347,19 @@ Result<PhoneContact> contact_for_phone(store::Conn& c, api::Ctx& ctx,
   if (e164) ids.emplace_back("phone", *e164);
   if (ids.empty()) return InvalidArgument("no phone number or WhatsApp id to identify the sender");
   PhoneContact out;
-  for (const auto& [kind, value] : ids) {
+  std::vector<bool> known(ids.size(), false);  // the identity exists (for this contact or another)
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto& [kind, value] = ids[i];
     BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT ci.contact_id, k.customer_id FROM "
                                         "contact_identities ci JOIN contacts k ON "
                                         "k.id = ci.contact_id WHERE ci.org_id = ? AND "
                                         "ci.kind = ? AND ci.value = ?",
                                         {ctx.org(), kind, value}));
-    if (!r.empty()) {
+    if (r.empty()) continue;
+    known[i] = true;
+    if (out.contact_id.empty()) {
       out.contact_id = r[0].str(0);
       out.customer_id = r[0].opt(1);
-      break;
     }
   }
   std::string identities = "[";
@@ -368,12 +374,15 @@ Result<PhoneContact> contact_for_phone(store::Conn& c, api::Ctx& ctx,
     if (!r.ok()) return r.status();
   }
   // The identities it lacks (one that belongs to someone else stays theirs).
-  for (const auto& [kind, value] : ids) {
-    auto r = c.query("INSERT INTO contact_identities (id, org_id, contact_id, kind, value, "
-                     "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, kind, value) "
-                     "DO NOTHING",
-                     {ctx.new_id(), ctx.org(), out.contact_id, kind, value, ctx.now()});
-    if (!r.ok()) return r.status();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto& [kind, value] = ids[i];
+    if (!known[i]) {
+      auto r = c.query("INSERT INTO contact_identities (id, org_id, contact_id, kind, value, "
+                       "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, kind, value) "
+                       "DO NOTHING",
+                       {ctx.new_id(), ctx.org(), out.contact_id, kind, value, ctx.now()});
+      if (!r.ok()) return r.status();
+    }
     if (identities.size() > 1) identities += ',';
     identities += "{\"kind\":" + json::quote(kind) + ",\"value\":" + json::quote(value) + "}";
   }
