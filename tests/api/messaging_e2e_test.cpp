@@ -157,11 +157,20 @@ TEST_P(MessagingE2ETest, WhatsAppInboundReplyDeliveredAndOneContactAcrossChannel
   EXPECT_EQ(str(msgs["items"][1], "status"), "sent");
   EXPECT_EQ(str(msgs["items"][1], "provider_id"), "wa-out-1");
 
-  // 3. Delivery reports, out of order: read, then a late delivered -> read stays.
-  hook("exotel", "whatsapp", token, dlr("wa-out-1", 30003, "EX_MESSAGE_SEEN", str(q, "id")));
+  // 3. Delivery reports: delivered; then read and a late "sent" out of order -> read stays.
+  auto reply_status = [&] {
+    return str(ok("messages.list", "{\"thread_id\":\"" + thread + "\"}")["items"][1], "status");
+  };
   hook("exotel", "whatsapp", token, dlr("wa-out-1", 30002, "EX_MESSAGE_DELIVERED", str(q, "id")));
   drain();
-  EXPECT_EQ(str(ok("messages.list", "{\"thread_id\":\"" + thread + "\"}")["items"][1], "status"), "read");
+  EXPECT_EQ(reply_status(), "delivered");
+  hook("exotel", "whatsapp", token, dlr("wa-out-1", 30003, "EX_MESSAGE_SEEN", str(q, "id")));
+  hook("exotel", "whatsapp", token, dlr("wa-out-1", 30001, "EX_MESSAGE_SENT", str(q, "id")));
+  hook("exotel", "whatsapp", token, dlr("wa-out-1", 30003, "EX_MESSAGE_SEEN", str(q, "id")));  // replay
+  drain();
+  EXPECT_EQ(reply_status(), "read");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE type = 'message.status_changed' AND "
+                  "subject_id = '" + str(q, "id") + "'"), 4);  // sending, sent, delivered, read
 
   // 4. The same person by email: the agent records their address on the contact; their mail
   // then lands in the same contact's record.
