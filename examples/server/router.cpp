@@ -29,6 +29,11 @@ constexpr RouteDef kRoutes[] = {
     {"/api/v1/communications/actions/:id", "id", Target::operation, "actions.get", "", "actions.update", ""},
     {"/api/v1/customers", "", Target::operation, "customers.list", "customers.create", "", ""},
     {"/api/v1/customers/:id", "id", Target::operation, "customers.get", "", "customers.update", "customers.delete"},
+    {"/api/v1/shipments", "", Target::operation, "shipments.list", "shipments.create", "", ""},
+    {"/api/v1/shipments/lookup", "", Target::operation, "shipments.lookup", "", "", ""},  // before :id (first match wins)
+    {"/api/v1/shipments/:id", "id", Target::operation, "shipments.get", "", "shipments.update", ""},
+    {"/api/v1/shipments/:id/milestones", "shipment_id", Target::operation, "", "shipments.set_milestone", "", ""},
+    {"/api/v1/shipments/:id/threads", "shipment_id", Target::operation, "", "shipments.link_thread", "", ""},
     {"/api/v1/contacts", "", Target::operation, "contacts.list", "contacts.create", "", ""},
     {"/api/v1/contacts/:id", "id", Target::operation, "contacts.get", "", "contacts.update", "contacts.delete"},
     {"/api/v1/users", "", Target::operation, "users.list", "users.create", "", ""},

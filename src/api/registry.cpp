@@ -44,6 +44,7 @@ const Registry& registry() {
     register_event_ops(reg);
     register_inbound_ops(reg);
     register_channel_ops(reg);
+    register_shipment_ops(reg);
     return reg;
   }();
   return r;

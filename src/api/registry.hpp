@@ -53,6 +53,7 @@ void register_search_ops(Registry& r);
 void register_event_ops(Registry& r);
 void register_inbound_ops(Registry& r);
 void register_channel_ops(Registry& r);
+void register_shipment_ops(Registry& r);
 
 /// Schema fragments shared by operations.
 namespace schema {

@@ -5,6 +5,7 @@
 
 #include "channels/email/mime.hpp"
 #include "pipeline/identify.hpp"
+#include "pipeline/shipment_links.hpp"
 #include "pipeline/threading.hpp"
 #include "services/common.hpp"
 #include "services/threads.hpp"
@@ -199,6 +200,12 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
     if (!ar.ok()) return ar.status();
   }
   BX_RETURN_IF_ERROR(record_refs(c, org, thread_id, id, p.tin, ctx.now()));
+  // Container numbers / AWBs of a shipment already linked to this contact's open threads link
+  // this thread too (the subject counts: "Re: MSKU9070323 customs hold").
+  if (party)
+    BX_RETURN_IF_ERROR(link_shipments_from_text(c, ctx, thread_id, party->contact_id,
+                                                m.subject + "\n" + (m.new_text.empty() ? m.text : m.new_text))
+                           .status());
 
   // Thread counters. Preview follows the newest message; an inbound reply reopens the thread.
   // On PostgreSQL RETURNING gives the updated row as thread_json would read it back (see above).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "pipeline/shipment_links.hpp"
 #include "services/common.hpp"
 #include "services/contacts.hpp"
 #include "services/threads.hpp"
@@ -190,6 +191,8 @@ Status apply_inbound(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAc
   if (!r.ok()) return r.status();
   for (const auto& sm : media)
     if (!sm.sha256.empty()) BX_RETURN_IF_ERROR(add_attachment(c, ctx, id, sm));
+  BX_RETURN_IF_ERROR(
+      link_shipments_from_text(c, ctx, thread_id, who.contact_id, text).status());
 
   std::optional<std::string> window;
   if (channel == "whatsapp")
@@ -440,14 +443,10 @@ Result<bool> apply_status_update(store::Conn& c, api::Ctx& ctx, const messaging:
 }
 
 Status apply_messaging_batch(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAccount& acct,
-                             const messaging::WebhookBatch& batch,
+                             const std::string& region, const messaging::WebhookBatch& batch,
                              const std::vector<std::vector<StoredMedia>>& media,
                              const std::vector<std::optional<StoredMedia>>& recordings,
                              MessagingOutcome& out) {
-  std::string region;
-  if (!batch.messages.empty() || !batch.calls.empty()) {
-    BX_ASSIGN_OR_RETURN(region, services::default_region(ctx));
-  }
   static const std::vector<StoredMedia> kNone;
   for (size_t i = 0; i < batch.messages.size(); ++i)
     BX_RETURN_IF_ERROR(apply_inbound(c, ctx, acct, batch.messages[i],

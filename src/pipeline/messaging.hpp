@@ -38,9 +38,11 @@ struct MessagingOutcome {
 };
 
 /// Applies `batch` for `acct` inside the caller's transaction. media[i] holds what was fetched
-/// for batch.messages[i].media (same order); recordings[i] for batch.calls[i].
+/// for batch.messages[i].media (same order); recordings[i] for batch.calls[i]. `region` is the
+/// organization's default phone region (services::default_region), read by the caller before
+/// its transaction.
 Status apply_messaging_batch(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAccount& acct,
-                             const messaging::WebhookBatch& batch,
+                             const std::string& region, const messaging::WebhookBatch& batch,
                              const std::vector<std::vector<StoredMedia>>& media,
                              const std::vector<std::optional<StoredMedia>>& recordings,
                              MessagingOutcome& out);

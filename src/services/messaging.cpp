@@ -343,12 +343,12 @@ void prepare(api::Core& core, const std::string& org, const MessagingAccount& ac
 }
 
 Status finish_rows(store::Conn& c, api::Ctx& ctx, const std::vector<Stored*>& rows,
-                   std::map<std::string, MessagingAccount>& accts) {
+                   std::map<std::string, MessagingAccount>& accts, const std::string& region) {
   for (Stored* s : rows) {
     if (s->error.empty()) {
       pipeline::MessagingOutcome out;
-      BX_RETURN_IF_ERROR(pipeline::apply_messaging_batch(c, ctx, accts.at(s->account_id), s->batch,
-                                                         s->media, s->recordings, out));
+      BX_RETURN_IF_ERROR(pipeline::apply_messaging_batch(c, ctx, accts.at(s->account_id), region,
+                                                         s->batch, s->media, s->recordings, out));
       // New recordings are transcribed by a job of their own (network, minutes of audio).
       if (!ctx.core().opts.transcription_url.empty()) {
         for (const auto& [message_id, sha] : out.recordings) {
@@ -380,6 +380,14 @@ runtime::JobResult run_webhook_drain(api::Core& core, const runtime::Job& job) {
     return JobResult::retry("releasing the drain key: " + st.message());
   Principal who = api::system_principal(job.org_id, "webhook");
   std::map<std::string, MessagingAccount> accts;
+  // Read before any transaction: on an in-memory database a read inside one would wait for it.
+  std::string region;
+  {
+    api::Ctx ctx(core, who, "webhook.drain");
+    auto r = default_region(ctx);
+    if (!r.ok()) return JobResult::retry("reading the organization: " + r.status().message());
+    region = *r;
+  }
   int total = 0;
   while (total < kDrainMaxPerRun) {
     api::Ctx ctx(core, who, "webhook.drain");
@@ -416,13 +424,14 @@ runtime::JobResult run_webhook_drain(api::Core& core, const runtime::Job& job) {
     }
     std::vector<Stored*> all;
     for (auto& s : batch) all.push_back(&s);
-    Status st = ctx.db().transaction([&](store::Conn& c) { return finish_rows(c, ctx, all, accts); });
+    Status st = ctx.db().transaction(
+        [&](store::Conn& c) { return finish_rows(c, ctx, all, accts, region); });
     if (!st.ok()) {
       // One bad row must not hold up the rest: one transaction per row, failures recorded.
       for (auto& s : batch) {
         api::Ctx one(core, who, "webhook.drain");
         Status s1 = one.db().transaction([&](store::Conn& c) {
-          return finish_rows(c, one, {&s}, accts);
+          return finish_rows(c, one, {&s}, accts, region);
         });
         if (!s1.ok()) {
           if (s1.code() == Code::unavailable || s1.code() == Code::conflict)
@@ -431,7 +440,7 @@ runtime::JobResult run_webhook_drain(api::Core& core, const runtime::Job& job) {
           (void)one.db().transaction([&](store::Conn& c) {
             messaging::WebhookBatch empty;
             s.batch = empty;
-            return finish_rows(c, one, {&s}, accts);
+            return finish_rows(c, one, {&s}, accts, region);
           });
           spdlog::warn("webhook {} failed: {}", s.id, s1.message());
         }
@@ -868,9 +877,11 @@ runtime::JobResult run_messaging_poll(api::Core& core, const runtime::Job& job) 
     messaging::WebhookBatch b;
     b.calls.push_back(*u);
     if (b.calls[0].call_id.empty()) b.calls[0].call_id = row->rows[0].str(1);
+    auto region = default_region(ctx);
+    if (!region.ok()) return JobResult::retry(region.status().message());
     Status st = ctx.db().transaction([&](store::Conn& c) {
       pipeline::MessagingOutcome out;
-      return pipeline::apply_messaging_batch(c, ctx, *acct, b, {}, {}, out);
+      return pipeline::apply_messaging_batch(c, ctx, *acct, *region, b, {}, {}, out);
     });
     if (!st.ok()) return JobResult::retry(st.message());
     if (kDone.count(b.calls[0].status)) return JobResult::ok();

@@ -38,7 +38,15 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
       "secrets":{"api_key":"k","api_token":"t"}})");
   std::string WA = str(wa, "id");
   std::string WA_TOKEN = str(wa, "webhook_token");
-  std::set<std::string> a_ids{org_a, U, C, K, T, N, A, KEY, CH, Q, WA};
+  std::string S = str(ok("shipments.create", "{\"mode\":\"ocean\",\"customer_id\":\"" + C +
+      "\",\"references\":[{\"kind\":\"container\",\"value\":\"MSKU9070323\"},"
+      "{\"kind\":\"awb\",\"value\":\"176-12345675\"}]}"), "id");
+  ok("shipments.set_milestone", "{\"shipment_id\":\"" + S + "\",\"kind\":\"departed\",\"note\":\"A's\"}");
+  ok("shipments.link_thread", "{\"shipment_id\":\"" + S + "\",\"thread_id\":\"" + T + "\"}");
+  std::string SB = str(ok("shipments.create", R"({"mode":"air"})", key_b), "id");
+  std::string TB = str(ok("threads.create", R"({"subject":"B's thread"})", key_b), "id");
+  std::set<std::string> a_ids{org_a, U, C, K, T, N, A, KEY, CH, Q, WA, S};
+  std::string shipment_before = banxway::json::stringify(ok("shipments.get", "{\"id\":\"" + S + "\"}"));
   std::string before = banxway::json::stringify(ok("threads.get", "{\"id\":\"" + T + "\"}"));
 
   auto id = [](const std::string& v) { return "{\"id\":\"" + v + "\"}"; };
@@ -106,6 +114,33 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
                                        banxway::json::quote(WA_TOKEN) + ",\"body\":\"{}\"}",
                Code::unauthenticated, key_b);
        }},
+      {"shipments.list", clean("shipments.list", "{\"customer_id\":\"" + C + "\"}")},
+      {"shipments.get", nf("shipments.get", id(S))},
+      {"shipments.create", nf("shipments.create", "{\"mode\":\"ocean\",\"customer_id\":\"" + C + "\"}")},
+      {"shipments.update", nf("shipments.update", "{\"id\":\"" + S + "\",\"status\":\"cancelled\"}")},
+      // A's references are unknown to B, however written.
+      {"shipments.lookup",
+       [&, this] {
+         for (const char* ref : {"MSKU9070323", "msku 907032-3", "176-1234 5675"}) {
+           auto d = ok("shipments.lookup", std::string("{\"reference\":\"") + ref + "\"}", key_b);
+           EXPECT_EQ(d["items"].Size(), 0u) << ref;
+         }
+       }},
+      {"shipments.set_milestone",
+       nf("shipments.set_milestone", "{\"shipment_id\":\"" + S + "\",\"kind\":\"departed\",\"note\":\"B\"}")},
+      // A's shipment with A's thread or B's, and B's shipment with A's thread: all not_found.
+      {"shipments.link_thread",
+       [&, this] {
+         for (const auto& [s, t] : std::vector<std::pair<std::string, std::string>>{{S, T}, {S, TB}, {SB, T}})
+           fails("shipments.link_thread", "{\"shipment_id\":\"" + s + "\",\"thread_id\":\"" + t + "\"}",
+                 Code::not_found, key_b);
+       }},
+      {"shipments.unlink_thread",
+       [&, this] {
+         for (const auto& [s, t] : std::vector<std::pair<std::string, std::string>>{{S, T}, {S, TB}, {SB, T}})
+           fails("shipments.unlink_thread", "{\"shipment_id\":\"" + s + "\",\"thread_id\":\"" + t + "\"}",
+                 Code::not_found, key_b);
+       }},
       {"search.messages", clean("search.messages", R"({"q":"zebracorn"})")},
       {"events.list", clean("events.list", R"({"after":0,"limit":1000})")},
       // A reply naming A's thread through a banxway Message-ID still lands in B's own thread
@@ -138,6 +173,8 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
               ok("apikeys.list", "{}")["items"][0]["revoked_at"].IsNull());
   EXPECT_EQ(ok("search.messages", R"({"q":"zebracorn"})")["items"].Size(), 1u);
   EXPECT_EQ(str(ok("channels.get", id(CH)), "name"), "A's mailbox");
+  EXPECT_EQ(banxway::json::stringify(ok("shipments.get", id(S))), shipment_before);
+  EXPECT_EQ(ok("shipments.lookup", R"({"reference":"MSKU9070323"})")["items"].Size(), 1u);
   EXPECT_EQ(str(ok("messages.list", "{\"thread_id\":\"" + T + "\"}")["items"][1], "status"), "queued");
 }
 

@@ -36,7 +36,7 @@ class MessagingPipelineTest : public bxtest::EngineTest {
     banxway::api::Ctx ctx(core, *who, "test");
     banxway::pipeline::MessagingOutcome out;
     auto st = core.db->transaction([&](banxway::store::Conn& c) {
-      return banxway::pipeline::apply_messaging_batch(c, ctx, acct, b, {}, {}, out);
+      return banxway::pipeline::apply_messaging_batch(c, ctx, acct, "IN", b, {}, {}, out);
     });
     EXPECT_TRUE(st.ok()) << st.to_string();
     return out;
@@ -214,6 +214,44 @@ TEST_P(MessagingPipelineTest, CallsBecomeVoiceMessagesAndNeverRegress) {
   ASSERT_EQ(again["items"].Size(), 1u);
   EXPECT_EQ(str(again["items"][0], "status"), "completed");
   EXPECT_EQ(again["items"][0]["meta"]["duration_seconds"].GetInt(), 192);
+}
+
+TEST_P(MessagingPipelineTest, ValidatedReferencesLinkTheContactsShipments) {
+  // Ravi's WhatsApp thread is linked to a shipment with container MSKU9070323.
+  msg::WebhookBatch first;
+  first.messages.push_back(wa("wamid.s1", "919820012345", "booking please"));
+  apply(first);
+  std::string wa_thread = str(ok("threads.list", "{}")["items"][0], "id");
+  auto shp = ok("shipments.create", R"({"mode":"ocean","references":[{"kind":"container","value":"MSKU9070323"}]})");
+  std::string shipment = str(shp, "id");
+  ok("shipments.link_thread", "{\"shipment_id\":\"" + shipment + "\",\"thread_id\":\"" + wa_thread + "\"}");
+
+  // By SMS he names the container (odd spacing): the SMS thread is linked too.
+  msg::InboundMessage sms = wa("SM-s2", "+919820012345", "any news on msku 907032 3?");
+  sms.channel = "sms";
+  // Someone else naming it, and a wrong check digit: no link.
+  msg::InboundMessage other = wa("SM-s3", "+919811100000", "is MSKU9070323 yours?");
+  other.channel = "sms";
+  msg::InboundMessage typo = wa("wamid.s4", "919820012345", "or was it MSKU9070324");
+  msg::WebhookBatch b;
+  b.messages = {sms, other, typo};
+  apply(b);
+  auto got = ok("shipments.get", "{\"id\":\"" + shipment + "\"}");
+  EXPECT_EQ(got["thread_ids"].Size(), 2u) << banxway::json::stringify(got);
+  // Email from the same person names it in the subject: linked as well.
+  ok("users.create", R"({"email":"ops@forwarder.example","role":"agent"})");
+  std::string contact = str(ok("threads.get", "{\"id\":\"" + wa_thread + "\"}"), "contact_id");
+  auto k = ok("contacts.get", "{\"id\":\"" + contact + "\"}");
+  std::string ids = "[";
+  for (auto& i : k["identities"].GetArray())
+    ids += "{\"kind\":\"" + std::string(i["kind"].GetString()) + "\",\"value\":" +
+           banxway::json::quote(i["value"].GetString()) + "},";
+  ids += "{\"kind\":\"email\",\"value\":\"ravi@acme.example\"}]";
+  ok("contacts.update", "{\"id\":\"" + contact + "\",\"identities\":" + ids + "}");
+  std::string raw = "From: Ravi <ravi@acme.example>\r\nTo: ops@forwarder.example\r\n"
+                    "Subject: Customs hold MSKU9070323\r\nMessage-ID: <c1@acme.example>\r\n\r\nhelp\r\n";
+  ok("inbound.email", "{\"raw\":" + banxway::json::quote(raw) + "}");
+  EXPECT_EQ(ok("shipments.get", "{\"id\":\"" + shipment + "\"}")["thread_ids"].Size(), 3u);
 }
 
 TEST_P(MessagingPipelineTest, PhoneNumbersNormalizeToE164) {

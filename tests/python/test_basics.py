@@ -242,3 +242,23 @@ def test_outbox_jobs_from_python(engine):
     assert engine.call("messages.cancel", id=later["id"])["status"] == "cancelled"
     with pytest.raises(banxway.Conflict):
         engine.call("messages.cancel", id=later["id"])
+
+
+def test_relayed_webhook_from_python(engine):
+    """A host relaying provider webhooks (webhooks.receive) gets the same checks and processing
+    as the server's routes: token verified, stored, drained by the job."""
+    acct = engine.call("channels.create", channel="whatsapp", provider="exotel", name="WA",
+                       config={"account_sid": "acme1", "from": "+919000000001"},
+                       secrets={"api_key": "k", "api_token": "t"})
+    body = ('{"whatsapp":{"messages":[{"callback_type":"incoming_message","sid":"py-1",'
+            '"from":"+919820012345","to":"+919000000001","profile_name":"Ravi",'
+            '"content":{"type":"text","text":{"body":"pelicanfox where is my box"}}}]}}')
+    r = engine.call("webhooks.receive", provider="exotel", channel="whatsapp",
+                    token=acct["webhook_token"], content_type="application/json", body=body)
+    assert r["status"] == 200
+    with pytest.raises(banxway.Unauthenticated):
+        engine.call("webhooks.receive", provider="exotel", channel="whatsapp",
+                    token=acct["webhook_token"] + "x", body=body)
+    assert engine.run_pending() >= 1
+    found = engine.call("search.messages", q="pelicanfox")["items"]
+    assert len(found) == 1 and found[0]["channel"] == "whatsapp"
