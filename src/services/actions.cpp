@@ -44,27 +44,10 @@ Result<std::string> actions_list(api::Ctx& ctx, json::Value& p) {
       "SELECT " + select_list(kAction) + " FROM actions WHERE org_id = ?";
   std::string sql = base;
   std::vector<store::Value> args{ctx.org()};
-  for (const char* f : {"thread_id", "status", "assignee_id"}) {
-    if (auto v = json::get_string(p, f)) {
-      sql += std::string(" AND ") + f + " = ?";
-      args.emplace_back(*v);
-    }
-  }
-  if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
-    sql += " AND (created_at, id) < (?, ?)";
-    args.emplace_back(parts[0]);
-    args.emplace_back(parts[1]);
-  }
-  sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
-  args.emplace_back(limit + 1);
+  add_equal_filters(sql, args, p, {"thread_id", "status", "assignee_id"});
+  BX_RETURN_IF_ERROR(add_created_keyset(sql, args, p, limit, /*descending=*/true));
   BX_ASSIGN_OR_RETURN(auto rows, ctx.db().query(sql, args));
-  std::optional<std::string> next;
-  if (static_cast<int>(rows.size()) > limit) {
-    const auto& last = rows[limit - 1];
-    next = api::encode_cursor({last.text(kCreatedCol), last.text(0)});
-  }
-  return rows_to_list(rows, kAction, limit, next);
+  return rows_to_list(rows, kAction, limit, next_created_cursor(rows, limit, kCreatedCol));
 }
 
 Result<std::string> actions_get(api::Ctx& ctx, json::Value& p) {

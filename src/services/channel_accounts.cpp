@@ -124,18 +124,8 @@ Result<std::string> channels_list(api::Ctx& ctx, json::Value& p) {
   int limit = api::param_limit(p);
   std::string sql = channel_select() + " WHERE org_id = ?";
   std::vector<store::Value> args{ctx.org()};
-  if (auto ch = api::param_str(p, "channel")) {
-    sql += " AND channel = ?";
-    args.emplace_back(*ch);
-  }
-  if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
-    sql += " AND (created_at, id) < (?, ?)";
-    args.emplace_back(parts[0]);
-    args.emplace_back(parts[1]);
-  }
-  sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
-  args.emplace_back(limit + 1);
+  add_equal_filters(sql, args, p, {"channel"});
+  BX_RETURN_IF_ERROR(add_created_keyset(sql, args, p, limit, /*descending=*/true));
   BX_ASSIGN_OR_RETURN(auto rows, ctx.db().query(sql, args));
   std::string items = "[";
   size_t n = std::min(rows.size(), static_cast<size_t>(limit));
@@ -144,9 +134,7 @@ Result<std::string> channels_list(api::Ctx& ctx, json::Value& p) {
     append_channel(items, rows[i]);
   }
   items += ']';
-  std::optional<std::string> next;
-  if (rows.size() > n) next = api::encode_cursor({rows[n - 1].text(kCreatedCol), rows[n - 1].text(0)});
-  return api::list_result(items, next);
+  return api::list_result(items, next_created_cursor(rows, limit, kCreatedCol));
 }
 
 Result<std::string> channels_get(api::Ctx& ctx, json::Value& p) {

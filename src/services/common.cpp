@@ -25,6 +25,36 @@ Result<std::string> get_by_id(store::Conn& c, api::Ctx& ctx, std::string_view ta
   return row_to_json(r->rows[0], cols);
 }
 
+Status add_created_keyset(std::string& sql, std::vector<store::Value>& args, const json::Value& p,
+                          int limit, bool descending) {
+  if (auto cur = api::param_str(p, "cursor")) {
+    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
+    sql += descending ? " AND (created_at, id) < (?, ?)" : " AND (created_at, id) > (?, ?)";
+    args.emplace_back(parts[0]);
+    args.emplace_back(parts[1]);
+  }
+  sql += descending ? " ORDER BY created_at DESC, id DESC LIMIT ?" : " ORDER BY created_at, id LIMIT ?";
+  args.emplace_back(limit + 1);
+  return Status();
+}
+
+std::optional<std::string> next_created_cursor(const store::Rows& rows, int limit,
+                                               size_t created_col) {
+  if (static_cast<int>(rows.size()) <= limit) return std::nullopt;
+  const auto& last = rows[limit - 1];
+  return api::encode_cursor({last.text(created_col), last.text(0)});
+}
+
+void add_equal_filters(std::string& sql, std::vector<store::Value>& args, const json::Value& p,
+                       std::initializer_list<const char*> fields) {
+  for (const char* f : fields) {
+    if (auto v = json::get_string(p, f)) {
+      sql += std::string(" AND ") + f + " = ?";
+      args.emplace_back(*v);
+    }
+  }
+}
+
 std::string snippet_of(std::string_view text) {
   std::string out;
   size_t cps = 0;

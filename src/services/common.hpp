@@ -1,6 +1,8 @@
 // Helpers shared by the resource services.
 #pragma once
 
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,17 @@ Status require_ref(store::Conn& c, api::Ctx& ctx, std::string_view table, std::s
 Result<std::string> get_by_id(store::Conn& c, api::Ctx& ctx, std::string_view table,
                               std::span<const ColSpec> cols, std::string_view id,
                               std::string_view what);
+
+/// Keyset pagination over (created_at, id), the order most lists use. Appends the cursor's
+/// condition (params "cursor", checked), the ORDER BY and "LIMIT limit+1" to sql/args.
+Status add_created_keyset(std::string& sql, std::vector<store::Value>& args, const json::Value& p,
+                          int limit, bool descending);
+/// The cursor of the page after `rows` (queried with limit+1), or nullopt on the last page.
+std::optional<std::string> next_created_cursor(const store::Rows& rows, int limit,
+                                               size_t created_col);
+/// Appends " AND <field> = ?" for each of `fields` given as a string in params.
+void add_equal_filters(std::string& sql, std::vector<store::Value>& args, const json::Value& p,
+                       std::initializer_list<const char*> fields);
 
 /// A message's snippet: the first 200 code points of `text` on one line, runs of whitespace
 /// collapsed to one space.

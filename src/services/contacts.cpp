@@ -214,18 +214,8 @@ Result<std::string> contacts_list(api::Ctx& ctx, json::Value& p) {
       "SELECT " + select_list(kContact) + " FROM contacts WHERE org_id = ?";
   std::string sql = base;
   std::vector<store::Value> args{ctx.org()};
-  if (auto customer = api::param_str(p, "customer_id")) {
-    sql += " AND customer_id = ?";
-    args.emplace_back(*customer);
-  }
-  if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
-    sql += " AND (created_at, id) > (?, ?)";
-    args.emplace_back(parts[0]);
-    args.emplace_back(parts[1]);
-  }
-  sql += " ORDER BY created_at, id LIMIT ?";
-  args.emplace_back(limit + 1);
+  add_equal_filters(sql, args, p, {"customer_id"});
+  BX_RETURN_IF_ERROR(add_created_keyset(sql, args, p, limit, /*descending=*/false));
   DbReader c(ctx.db());
   BX_ASSIGN_OR_RETURN(auto rows, c.query(sql, args));
   size_t n = std::min(rows.size(), static_cast<size_t>(limit));
@@ -239,9 +229,7 @@ Result<std::string> contacts_list(api::Ctx& ctx, json::Value& p) {
     items += with_identities(rows[i], idents[ids[i]]);
   }
   items += ']';
-  std::optional<std::string> next;
-  if (rows.size() > n) next = api::encode_cursor({rows[n - 1].text(kCreatedCol), ids[n - 1]});
-  return api::list_result(items, next);
+  return api::list_result(items, next_created_cursor(rows, limit, kCreatedCol));
 }
 
 Result<std::string> contacts_get(api::Ctx& ctx, json::Value& p) {

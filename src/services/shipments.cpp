@@ -224,30 +224,13 @@ Result<std::string> shipments_list(api::Ctx& ctx, json::Value& p) {
       "SELECT " + select_list(kShipment) + " FROM shipments WHERE org_id = ?";
   std::string sql = base;
   std::vector<store::Value> args{ctx.org()};
-  for (const char* f : {"status", "customer_id", "mode"}) {
-    if (auto v = json::get_string(p, f)) {
-      sql += std::string(" AND ") + f + " = ?";
-      args.emplace_back(*v);
-    }
-  }
-  if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
-    sql += " AND (created_at, id) < (?, ?)";
-    args.emplace_back(parts[0]);
-    args.emplace_back(parts[1]);
-  }
-  sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
-  args.emplace_back(limit + 1);
+  add_equal_filters(sql, args, p, {"status", "customer_id", "mode"});
+  BX_RETURN_IF_ERROR(add_created_keyset(sql, args, p, limit, /*descending=*/true));
   DbReader c(ctx.db());
   BX_ASSIGN_OR_RETURN(auto rows, c.query(sql, args));
-  std::optional<std::string> next;
   size_t n = std::min(rows.size(), static_cast<size_t>(limit));
-  if (rows.size() > n) {
-    const auto& last = rows[n - 1];
-    next = api::encode_cursor({last.text(kCreatedCol), last.text(0)});
-  }
   BX_ASSIGN_OR_RETURN(auto items, items_json(c, ctx, rows, n));
-  return api::list_result(items, next);
+  return api::list_result(items, next_created_cursor(rows, limit, kCreatedCol));
 }
 
 Result<std::string> shipments_get(api::Ctx& ctx, json::Value& p) {

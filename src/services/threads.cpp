@@ -303,20 +303,9 @@ Result<std::string> messages_list(api::Ctx& ctx, json::Value& p) {
       "SELECT " + select_list(kMessage) + " FROM messages WHERE org_id = ? AND thread_id = ?";
   std::string sql = base;
   std::vector<store::Value> args{ctx.org(), thread_id};
-  if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
-    sql += " AND (created_at, id) > (?, ?)";
-    args.emplace_back(parts[0]);
-    args.emplace_back(parts[1]);
-  }
-  sql += " ORDER BY created_at, id LIMIT ?";
-  args.emplace_back(limit + 1);
+  BX_RETURN_IF_ERROR(add_created_keyset(sql, args, p, limit, /*descending=*/false));
   BX_ASSIGN_OR_RETURN(auto rows, ctx.db().query(sql, args));
-  std::optional<std::string> next;
-  if (static_cast<int>(rows.size()) > limit) {
-    const auto& last = rows[limit - 1];
-    next = api::encode_cursor({last.text(kMessageCreatedCol), last.text(0)});
-  }
+  std::optional<std::string> next = next_created_cursor(rows, limit, kMessageCreatedCol);
   return rows_to_list(rows, kMessage, limit, next);
 }
 

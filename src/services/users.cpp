@@ -33,25 +33,12 @@ Result<std::string> list_by_created(api::Ctx& ctx, json::Value& p, const char* t
   int limit = api::param_limit(p);
   std::string sql = "SELECT " + select_list(cols) + " FROM " + table + " WHERE org_id = ?";
   std::vector<store::Value> args{ctx.org()};
-  if (auto cur = api::param_str(p, "cursor")) {
-    BX_ASSIGN_OR_RETURN(auto parts, api::decode_time_id_cursor(*cur));
-    sql += " AND (created_at, id) > (?, ?)";
-    args.emplace_back(parts[0]);
-    args.emplace_back(parts[1]);
-  }
-  sql += " ORDER BY created_at, id LIMIT ?";
-  args.emplace_back(limit + 1);
-  // created_at is not in every column list, so read it back by a second column set.
+  BX_RETURN_IF_ERROR(add_created_keyset(sql, args, p, limit, /*descending=*/false));
   BX_ASSIGN_OR_RETURN(auto rows, ctx.db().query(sql, args));
-  std::optional<std::string> next;
-  if (static_cast<int>(rows.size()) > limit) {
-    const auto& last = rows[limit - 1];
-    size_t created = 0;
-    for (size_t i = 0; i < cols.size(); ++i)
-      if (std::string_view(cols[i].column) == "created_at") created = i;
-    next = api::encode_cursor({last.text(created), last.text(0)});
-  }
-  return rows_to_list(rows, cols, limit, next);
+  size_t created = 0;
+  for (size_t i = 0; i < cols.size(); ++i)
+    if (std::string_view(cols[i].column) == "created_at") created = i;
+  return rows_to_list(rows, cols, limit, next_created_cursor(rows, limit, created));
 }
 
 }  // namespace
