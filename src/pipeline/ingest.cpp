@@ -160,8 +160,8 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
   static const std::string insert_message =
       "INSERT INTO messages (id, org_id, thread_id, channel, direction, contact_id, from_addr, "
       "to_addrs, cc_addrs, subject, body_text, body_html, snippet, message_id, in_reply_to, refs, "
-      "status, sent_at, created_at, raw_sha256, warnings, channel_account_id) "
-      "VALUES (?, ?, ?, 'email', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      "status, sent_at, created_at, raw_sha256, warnings, channel_account_id, thread_index) "
+      "VALUES (?, ?, ?, 'email', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   static const std::string insert_message_returning =
       insert_message + " RETURNING " + services::message_columns();
   auto r = c.query(
@@ -171,7 +171,8 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
        m.from ? store::Value(address_json(*m.from)) : store::Value(), addresses_json(m.to),
        addresses_json(m.cc), opt(m.subject), m.text, opt(m.html), snippet, opt(m.message_id),
        opt(m.in_reply_to), strings_json(m.references), outbound ? "sent" : "received", p.date,
-       p.date, p.raw_sha, store::Value(warnings), store::Value(opts.channel_account_id)});
+       p.date, p.raw_sha, store::Value(warnings), store::Value(opts.channel_account_id),
+       opt(m.thread_index)});
   if (!r.ok()) return r.status();
   if (returning) {
     if (r->empty()) return Internal("message insert returned no row");

@@ -150,8 +150,8 @@ Result<email::EmailAccount> pick_account(store::Conn& c, api::Ctx& ctx,
                      "channels.create");
 }
 
-// The Thread-Index of a stored message: its own column (banxway's outbound mail), else read
-// from its raw source.
+// The Thread-Index of a stored message: its column (set by ingest and by the outbox), else —
+// for rows stored before the column was filled at ingest — read from its raw source.
 std::string thread_index_of(api::Ctx& ctx, const std::optional<std::string>& column,
                             const std::optional<std::string>& raw_sha) {
   if (column && !column->empty()) return *column;

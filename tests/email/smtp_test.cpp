@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "support/mail_env.hpp"
+#include "support/net_util.hpp"
 
 #include <csignal>
 #include <netinet/in.h>
@@ -92,60 +93,8 @@ std::vector<ParsedEmail> read_folder(const MailEnv& env, const std::string& fold
   return {};
 }
 
-// A port nothing listens on: bound then closed again (connection refused).
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
-// A self-signed certificate + key (PEM) for 127.0.0.1, made on the fly for the TLS stubs.
-struct TestCert {
-  std::string cert_pem, key_pem;
-};
 
-TestCert make_cert() {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("banxway smtp stub"), -1, -1,
-                             0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
-  X509_add_ext(x, ext, -1);
-  X509_EXTENSION_free(ext);
-  X509_sign(x, key, EVP_sha256());
-  auto pem = [](auto write) {
-    BIO* b = BIO_new(BIO_s_mem());
-    write(b);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(b, &data);
-    std::string out(data, static_cast<size_t>(n));
-    BIO_free(b);
-    return out;
-  };
-  TestCert c{pem([&](BIO* b) { PEM_write_bio_X509(b, x); }), pem([&](BIO* b) {
-               PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
-             })};
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return c;
-}
 
 // A one-connection SMTP stub on loopback. `reply(line)` maps each client line to the raw reply
 // (with CRLF); "" sends nothing. With silent = true it accepts and never says a word. Mode tls
@@ -159,7 +108,7 @@ class StubServer {
                       Mode mode = Mode::plain)
       : reply_(std::move(reply)), mode_(mode) {
     if (mode_ != Mode::plain) {
-      TestCert cert = make_cert();
+      bxtest::TestCert cert = bxtest::make_test_cert("IP:127.0.0.1");
       ctx_ = SSL_CTX_new(TLS_server_method());
       BIO* cb = BIO_new_mem_buf(cert.cert_pem.data(), static_cast<int>(cert.cert_pem.size()));
       BIO* kb = BIO_new_mem_buf(cert.key_pem.data(), static_cast<int>(cert.key_pem.size()));
@@ -416,7 +365,7 @@ TEST(Smtp, TlsToPlainPortFailsCleanly) {
 }
 
 TEST(Smtp, ClosedPortIsUnavailable) {
-  SmtpConfig cfg = stub_config(closed_port());
+  SmtpConfig cfg = stub_config(bxtest::closed_port());
   cfg.username = "ops@example.test";
   cfg.password = "hunter2-secret";
   auto r = send_email(cfg, "ops@example.test", {"a@example.test"}, kMessage);

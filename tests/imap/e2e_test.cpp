@@ -22,6 +22,7 @@
 #include "imap/lmtp.hpp"
 #include "support/engine_fixture.hpp"
 #include "support/mail_env.hpp"
+#include "support/net_util.hpp"
 
 using banxway::Code;
 using banxway::json::Document;
@@ -30,23 +31,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string unique_folder() {
-  static std::atomic<int> n{0};
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string f = std::string("e") + info->name() + "x" + std::to_string(::getpid()) + "x" +
-                  std::to_string(n++) + "x" +
-                  std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
-  std::string out;
-  for (char ch : f)
-    if (std::isalnum(static_cast<unsigned char>(ch)))
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
 
-std::string rcpt_for(const bxtest::MailEnv& env, const std::string& folder) {
-  auto at = env.user.find('@');
-  return env.user.substr(0, at) + "+" + folder + env.user.substr(at);
-}
 
 // The corpus mailbox when BANXWAY_CORPUS is set (scripts/test sets it when ../shared is there),
 // else a small conversation written here: two threads, a reply whose parent comes later, and a
@@ -87,7 +72,7 @@ void deliver_all(const bxtest::MailEnv& env, const std::string& folder,
                  const std::vector<std::string>& msgs) {
   bxtest::LmtpSession lmtp(env.lmtp_port);
   for (const auto& m : msgs)
-    ASSERT_EQ(lmtp.deliver("sender@example.test", {rcpt_for(env, folder)}, m), "");
+    ASSERT_EQ(lmtp.deliver("sender@example.test", {bxtest::rcpt_for(env, folder)}, m), "");
 }
 
 // uid -> flags, read with a separate read-only client.
@@ -112,17 +97,6 @@ std::map<uint32_t, std::vector<std::string>> flags_of(const bxtest::MailEnv& env
   return out;
 }
 
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 }  // namespace
 
@@ -166,7 +140,7 @@ class EmailE2ETest : public bxtest::EngineTest {
 
 TEST_P(EmailE2ETest, PollThreadReplyAndRecognizeOwnMessage) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
+  std::string folder = bxtest::unique_folder("e");
   auto msgs = mailbox_messages();
   deliver_all(env, folder, msgs);
   auto flags_before = flags_of(env, folder);
@@ -216,7 +190,7 @@ TEST_P(EmailE2ETest, PollThreadReplyAndRecognizeOwnMessage) {
   ASSERT_GE(best, 2);
   auto thread_before = ok("threads.get", "{\"id\":\"" + thread + "\"}");
   auto queued = ok("messages.send", "{\"thread_id\":\"" + thread + "\",\"text\":\"Noted, thanks.\","
-                                    "\"bcc\":[" + banxway::json::quote(rcpt_for(env, folder)) + "]}");
+                                    "\"bcc\":[" + banxway::json::quote(bxtest::rcpt_for(env, folder)) + "]}");
   EXPECT_EQ(str(queued, "status"), "queued");
   std::string subject = str(queued, "subject");
   EXPECT_TRUE(subject.starts_with("Re: ")) << subject;
@@ -264,7 +238,7 @@ TEST_P(EmailE2ETest, PollThreadReplyAndRecognizeOwnMessage) {
 
 TEST_P(EmailE2ETest, SentMailCarriesThreadHeadersAndSurvivesRoundTrip) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
+  std::string folder = bxtest::unique_folder("e");
   std::string parent =
       "From: Priya <priya@acme.test>\r\nTo: ops@example.test\r\nCc: Raj <raj@acme.test>, "
       "ops@example.test\r\nSubject: RE: AW: Booking BKG-2002\r\nMessage-ID: <p1@acme.test>\r\n"
@@ -279,7 +253,7 @@ TEST_P(EmailE2ETest, SentMailCarriesThreadHeadersAndSurvivesRoundTrip) {
   // Reply-all: To the sender, Cc the other recipients minus our own address.
   auto q = ok("messages.send", "{\"thread_id\":\"" + thread + "\",\"text\":\"Confirmed.\","
                                "\"html\":\"<p>Confirmed.<script>x()</script></p>\","
-                               "\"bcc\":[" + banxway::json::quote(rcpt_for(env, folder)) + "]}");
+                               "\"bcc\":[" + banxway::json::quote(bxtest::rcpt_for(env, folder)) + "]}");
   // An explicit bcc replaces the computed recipients: ask again without it to see reply-all.
   auto cancel = ok("messages.cancel", "{\"id\":\"" + str(q, "id") + "\"}");
   EXPECT_EQ(str(cancel, "status"), "cancelled");
@@ -318,7 +292,7 @@ TEST_P(EmailE2ETest, SentMailCarriesThreadHeadersAndSurvivesRoundTrip) {
 
 TEST_P(EmailE2ETest, RestartMidSyncLosesAndDuplicatesNothing) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
+  std::string folder = bxtest::unique_folder("e");
   std::vector<std::string> msgs;
   for (int i = 0; i < 30; ++i)
     msgs.push_back("From: shipper" + std::to_string(i % 3) + "@acme.test\r\nTo: ops@example.test\r\n"
@@ -391,7 +365,7 @@ TEST_P(EmailE2ETest, WrongPasswordMarksAccountAuthFailed) {
 
 TEST_P(EmailE2ETest, IdleIngestsNewMailWithoutWaitingForThePoll) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
+  std::string folder = bxtest::unique_folder("e");
   deliver_all(env, folder, {"From: a@acme.test\r\nSubject: first\r\nMessage-ID: <i0." + folder +
                                 "@acme.test>\r\n\r\nfirst\r\n"});
   // A poll interval of an hour: only IDLE can bring the second message in within the test.
@@ -424,7 +398,7 @@ TEST_P(EmailE2ETest, IdleIngestsNewMailWithoutWaitingForThePoll) {
 TEST_P(EmailE2ETest, OutboxRetriesTransientFailuresAndFailsPermanentOnes) {
   BX_REQUIRE_MAIL(env);
   // SMTP port with nobody listening: transient, back to queued with the error, retried later.
-  std::string down = make_account(env, "INBOX", env.password, "", closed_port());
+  std::string down = make_account(env, "INBOX", env.password, "", bxtest::closed_port());
   auto q = ok("messages.send", "{\"channel_account_id\":\"" + down + "\",\"to\":[\"priya@acme.test\"],"
                                "\"subject\":\"Rates for March\",\"text\":\"Please find the rates.\"}");
   EXPECT_EQ(str(q, "status"), "queued");

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "support/mail_env.hpp"
+#include "support/net_util.hpp"
 
 #include <csignal>
 #include <netinet/in.h>
@@ -60,25 +61,7 @@ ImapConfig plain_config(const MailEnv& env) {
   return c;
 }
 
-// A folder of this test's own (user+folder@ delivers there), so parallel test processes and
-// repeated runs against one Dovecot never see each other's mail.
-std::string unique_folder() {
-  static std::atomic<int> n{0};
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string f = std::string("t") + info->name() + "x" + std::to_string(::getpid()) + "x" +
-                  std::to_string(n++) + "x" +
-                  std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
-  std::string out;
-  for (char ch : f) {
-    if (std::isalnum(static_cast<unsigned char>(ch))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
-  return out;
-}
 
-std::string rcpt_for(const MailEnv& env, const std::string& folder) {
-  auto at = env.user.find('@');
-  return env.user.substr(0, at) + "+" + folder + env.user.substr(at);
-}
 
 // A realistic message; the dotted line checks LMTP dot-stuffing round-trips byte for byte.
 std::string make_message(const std::string& folder, int i, size_t filler = 0) {
@@ -109,19 +92,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// A TCP port on 127.0.0.1 where nothing listens.
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 double seconds_since(SteadyClock::time_point t0) {
   return std::chrono::duration<double>(SteadyClock::now() - t0).count();
@@ -165,7 +135,7 @@ TEST(ImapConnect, RejectsInvalidConfig) {
 TEST(ImapConnect, ClosedPortIsUnavailable) {
   ImapConfig c;
   c.host = "127.0.0.1";
-  c.port = closed_port();
+  c.port = bxtest::closed_port();
   c.security = ImapConfig::Security::plain;
   c.username = "ops@example.test";
   c.password = "secret";
@@ -203,9 +173,9 @@ TEST(ImapDovecot, WrongPasswordIsUnauthenticatedWithoutThePassword) {
 
 TEST(ImapDovecot, ExamineReportsUidvalidityUidnextAndExists) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
+  std::string folder = bxtest::unique_folder("t");
   for (int i = 0; i < 2; ++i) {
-    ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, rcpt_for(env, folder), make_message(folder, i)), "");
+    ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, bxtest::rcpt_for(env, folder), make_message(folder, i)), "");
   }
   auto c = ImapClient::connect(plain_config(env));
   ASSERT_TRUE(c.ok()) << c.status().to_string();
@@ -235,13 +205,13 @@ TEST(ImapDovecot, FetchBeforeExamineIsRejected) {
 
 TEST(ImapDovecot, PagesTwentyFiveMessagesExactlyAndLeavesThemUnseen) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
+  std::string folder = bxtest::unique_folder("t");
   std::vector<std::string> sent;
   {
     bxtest::LmtpSession lmtp(env.lmtp_port);
     for (int i = 0; i < 25; ++i) {
       sent.push_back(make_message(folder, i, static_cast<size_t>(i) * 40));
-      ASSERT_EQ(lmtp.deliver("sender@example.test", {rcpt_for(env, folder)}, sent.back()), "");
+      ASSERT_EQ(lmtp.deliver("sender@example.test", {bxtest::rcpt_for(env, folder)}, sent.back()), "");
     }
   }
   auto c = ImapClient::connect(plain_config(env));
@@ -284,11 +254,11 @@ TEST(ImapDovecot, PagesTwentyFiveMessagesExactlyAndLeavesThemUnseen) {
 
 TEST(ImapDovecot, FirstSyncResumesFromTheStoredCursorOnANewConnection) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
+  std::string folder = bxtest::unique_folder("t");
   {
     bxtest::LmtpSession lmtp(env.lmtp_port);
     for (int i = 0; i < 12; ++i) {
-      ASSERT_EQ(lmtp.deliver("sender@example.test", {rcpt_for(env, folder)}, make_message(folder, i)), "");
+      ASSERT_EQ(lmtp.deliver("sender@example.test", {bxtest::rcpt_for(env, folder)}, make_message(folder, i)), "");
     }
   }
   FolderCursor cursor;
@@ -318,10 +288,10 @@ TEST(ImapDovecot, FirstSyncResumesFromTheStoredCursorOnANewConnection) {
 
 TEST(ImapDovecot, MessageOverMaxBytesComesBackFlaggedWithoutBody) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
+  std::string folder = bxtest::unique_folder("t");
   std::vector<std::string> sent = {make_message(folder, 0), make_message(folder, 1, 20000),
                                    make_message(folder, 2)};
-  for (const auto& m : sent) ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, rcpt_for(env, folder), m), "");
+  for (const auto& m : sent) ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, bxtest::rcpt_for(env, folder), m), "");
   auto c = ImapClient::connect(plain_config(env));
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   ASSERT_TRUE((*c)->examine(folder).ok());
@@ -338,8 +308,8 @@ TEST(ImapDovecot, MessageOverMaxBytesComesBackFlaggedWithoutBody) {
 
 TEST(ImapDovecot, IdleWakesOnDeliveryFromAnotherThread) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
-  ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, rcpt_for(env, folder), make_message(folder, 0)), "");
+  std::string folder = bxtest::unique_folder("t");
+  ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, bxtest::rcpt_for(env, folder), make_message(folder, 0)), "");
   auto c = ImapClient::connect(plain_config(env));
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   ASSERT_TRUE((*c)->examine(folder).ok());
@@ -350,7 +320,7 @@ TEST(ImapDovecot, IdleWakesOnDeliveryFromAnotherThread) {
   std::string delivery_error = "not run";
   std::thread deliverer([&] {
     std::this_thread::sleep_for(500ms);
-    delivery_error = bxtest::lmtp_deliver(env.lmtp_port, rcpt_for(env, folder), make_message(folder, 1));
+    delivery_error = bxtest::lmtp_deliver(env.lmtp_port, bxtest::rcpt_for(env, folder), make_message(folder, 1));
   });
   auto t0 = SteadyClock::now();
   auto woke = (*c)->idle(30s);
@@ -368,8 +338,8 @@ TEST(ImapDovecot, IdleWakesOnDeliveryFromAnotherThread) {
 
 TEST(ImapDovecot, StopInterruptsIdleAndTheConnectionStaysUsable) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
-  ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, rcpt_for(env, folder), make_message(folder, 0)), "");
+  std::string folder = bxtest::unique_folder("t");
+  ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, bxtest::rcpt_for(env, folder), make_message(folder, 0)), "");
   auto c = ImapClient::connect(plain_config(env));
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   ASSERT_TRUE((*c)->examine(folder).ok());
@@ -392,8 +362,8 @@ TEST(ImapDovecot, StopInterruptsIdleAndTheConnectionStaysUsable) {
 
 TEST(ImapDovecot, StopBeforeIdleEndsTheNextIdleOnly) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
-  ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, rcpt_for(env, folder), make_message(folder, 0)), "");
+  std::string folder = bxtest::unique_folder("t");
+  ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, bxtest::rcpt_for(env, folder), make_message(folder, 0)), "");
   auto c = ImapClient::connect(plain_config(env));
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   ASSERT_TRUE((*c)->examine(folder).ok());
@@ -411,8 +381,8 @@ TEST(ImapDovecot, StopBeforeIdleEndsTheNextIdleOnly) {
 
 TEST(ImapDovecot, IdleIsReissuedAfterTheRefreshIntervalAndStillSeesMail) {
   BX_REQUIRE_MAIL(env);
-  std::string folder = unique_folder();
-  ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, rcpt_for(env, folder), make_message(folder, 0)), "");
+  std::string folder = bxtest::unique_folder("t");
+  ASSERT_EQ(bxtest::lmtp_deliver(env.lmtp_port, bxtest::rcpt_for(env, folder), make_message(folder, 0)), "");
   ImapConfig cfg = plain_config(env);
   cfg.idle_refresh = 1s;
   auto c = ImapClient::connect(cfg);
@@ -425,7 +395,7 @@ TEST(ImapDovecot, IdleIsReissuedAfterTheRefreshIntervalAndStillSeesMail) {
   std::string delivery_error = "not run";
   std::thread deliverer([&] {
     std::this_thread::sleep_for(1500ms);  // lands in a later round
-    delivery_error = bxtest::lmtp_deliver(env.lmtp_port, rcpt_for(env, folder), make_message(folder, 1));
+    delivery_error = bxtest::lmtp_deliver(env.lmtp_port, bxtest::rcpt_for(env, folder), make_message(folder, 1));
   });
   auto woke = (*c)->idle(30s);
   deliverer.join();
@@ -459,48 +429,7 @@ TEST(ImapDovecot, StarttlsWhenTheServerOffersNoneFailsInsteadOfFallingBack) {
 
 // ---- TLS verification against an in-process stub ------------------------------------------
 
-struct TestCert {
-  std::string cert_pem, key_pem;
-};
 
-// A self-signed certificate (its own CA) for the given subjectAltName, e.g. "DNS:localhost".
-TestCert make_cert(const std::string& san) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("banxway test"), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_subject_alt_name, san.c_str()},
-                            std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  X509_sign(x, key, EVP_sha256());
-  auto to_pem = [](auto write) {
-    BIO* b = BIO_new(BIO_s_mem());
-    write(b);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(b, &data);
-    std::string s(data, static_cast<size_t>(n));
-    BIO_free(b);
-    return s;
-  };
-  TestCert out{to_pem([&](BIO* b) { PEM_write_bio_X509(b, x); }),
-               to_pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); })};
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return out;
-}
 
 class TempFile {
  public:
@@ -524,7 +453,7 @@ class StubImapServer {
  public:
   enum class Mode { tls, starttls, starttls_inject };
 
-  StubImapServer(Mode mode, const TestCert& cert, bool advertise_idle = true)
+  StubImapServer(Mode mode, const bxtest::TestCert& cert, bool advertise_idle = true)
       : mode_(mode), caps_(advertise_idle ? "IMAP4rev1 IDLE" : "IMAP4rev1") {
     ctx_ = SSL_CTX_new(TLS_server_method());
     BIO* cb = BIO_new_mem_buf(cert.cert_pem.data(), static_cast<int>(cert.cert_pem.size()));
@@ -675,7 +604,7 @@ ImapConfig stub_config(int port, ImapConfig::Security sec, const std::string& ho
 }
 
 TEST(ImapTls, UntrustedCertificateIsRejectedBeforeLogin) {
-  TestCert cert = make_cert("DNS:localhost,IP:127.0.0.1");
+  bxtest::TestCert cert = bxtest::make_test_cert("DNS:localhost,IP:127.0.0.1");
   StubImapServer stub(StubImapServer::Mode::tls, cert);
   auto r = ImapClient::connect(stub_config(stub.port(), ImapConfig::Security::tls));
   ASSERT_FALSE(r.ok());
@@ -687,7 +616,7 @@ TEST(ImapTls, UntrustedCertificateIsRejectedBeforeLogin) {
 }
 
 TEST(ImapTls, TrustedCertificateForTheHostNameIsAccepted) {
-  TestCert cert = make_cert("DNS:localhost,IP:127.0.0.1");
+  bxtest::TestCert cert = bxtest::make_test_cert("DNS:localhost,IP:127.0.0.1");
   TempFile ca(cert.cert_pem);
   StubImapServer stub(StubImapServer::Mode::tls, cert);
   ImapConfig c = stub_config(stub.port(), ImapConfig::Security::tls);
@@ -700,7 +629,7 @@ TEST(ImapTls, TrustedCertificateForTheHostNameIsAccepted) {
 }
 
 TEST(ImapTls, IpAddressIsCheckedAgainstIpSubjectAltName) {
-  TestCert cert = make_cert("IP:127.0.0.1");
+  bxtest::TestCert cert = bxtest::make_test_cert("IP:127.0.0.1");
   TempFile ca(cert.cert_pem);
   StubImapServer stub(StubImapServer::Mode::tls, cert);
   ImapConfig c = stub_config(stub.port(), ImapConfig::Security::tls, "127.0.0.1");
@@ -711,7 +640,7 @@ TEST(ImapTls, IpAddressIsCheckedAgainstIpSubjectAltName) {
 }
 
 TEST(ImapTls, TrustedCertificateForAnotherNameIsRejected) {
-  TestCert cert = make_cert("DNS:mail.other.test");
+  bxtest::TestCert cert = bxtest::make_test_cert("DNS:mail.other.test");
   TempFile ca(cert.cert_pem);
   StubImapServer stub(StubImapServer::Mode::tls, cert);
   ImapConfig c = stub_config(stub.port(), ImapConfig::Security::tls);
@@ -724,7 +653,7 @@ TEST(ImapTls, TrustedCertificateForAnotherNameIsRejected) {
 }
 
 TEST(ImapTls, VerificationCanBeTurnedOffExplicitly) {
-  TestCert cert = make_cert("DNS:mail.other.test");
+  bxtest::TestCert cert = bxtest::make_test_cert("DNS:mail.other.test");
   StubImapServer stub(StubImapServer::Mode::tls, cert);
   ImapConfig c = stub_config(stub.port(), ImapConfig::Security::tls);
   c.verify_certificates = false;
@@ -734,7 +663,7 @@ TEST(ImapTls, VerificationCanBeTurnedOffExplicitly) {
 }
 
 TEST(ImapTls, StarttlsUpgradesVerifiesAndThenLogsIn) {
-  TestCert cert = make_cert("DNS:localhost");
+  bxtest::TestCert cert = bxtest::make_test_cert("DNS:localhost");
   TempFile ca(cert.cert_pem);
   StubImapServer stub(StubImapServer::Mode::starttls, cert);
   ImapConfig c = stub_config(stub.port(), ImapConfig::Security::starttls);
@@ -748,7 +677,7 @@ TEST(ImapTls, StarttlsUpgradesVerifiesAndThenLogsIn) {
 }
 
 TEST(ImapTls, StarttlsWithAnUntrustedCertificateNeverSendsTheLogin) {
-  TestCert cert = make_cert("DNS:localhost");
+  bxtest::TestCert cert = bxtest::make_test_cert("DNS:localhost");
   StubImapServer stub(StubImapServer::Mode::starttls, cert);
   auto r = ImapClient::connect(stub_config(stub.port(), ImapConfig::Security::starttls));
   ASSERT_FALSE(r.ok());
@@ -757,7 +686,7 @@ TEST(ImapTls, StarttlsWithAnUntrustedCertificateNeverSendsTheLogin) {
 }
 
 TEST(ImapTls, StarttlsRejectsPlaintextInjectedAfterTheOk) {
-  TestCert cert = make_cert("DNS:localhost");
+  bxtest::TestCert cert = bxtest::make_test_cert("DNS:localhost");
   TempFile ca(cert.cert_pem);
   StubImapServer stub(StubImapServer::Mode::starttls_inject, cert);
   ImapConfig c = stub_config(stub.port(), ImapConfig::Security::starttls);
@@ -769,7 +698,7 @@ TEST(ImapTls, StarttlsRejectsPlaintextInjectedAfterTheOk) {
 }
 
 TEST(ImapTls, WithoutIdleCapabilityIdlePollsWithNoop) {
-  TestCert cert = make_cert("DNS:localhost");
+  bxtest::TestCert cert = bxtest::make_test_cert("DNS:localhost");
   StubImapServer stub(StubImapServer::Mode::tls, cert, /*advertise_idle=*/false);
   ImapConfig c = stub_config(stub.port(), ImapConfig::Security::tls);
   c.verify_certificates = false;
@@ -791,7 +720,7 @@ TEST(ImapTls, WithoutIdleCapabilityIdlePollsWithNoop) {
 }
 
 TEST(ImapTls, RefusedUidFetchIsAProtocolErrorAndKeepsTheConnection) {
-  TestCert cert = make_cert("DNS:localhost");
+  bxtest::TestCert cert = bxtest::make_test_cert("DNS:localhost");
   StubImapServer stub(StubImapServer::Mode::tls, cert);
   ImapConfig c = stub_config(stub.port(), ImapConfig::Security::tls);
   c.verify_certificates = false;

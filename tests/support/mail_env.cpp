@@ -1,5 +1,11 @@
 #include "support/mail_env.hpp"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
 #include <cstdlib>
 
 namespace bxtest {
@@ -18,6 +24,24 @@ std::optional<MailEnv> mail_env() {
   e.user = get("BANXWAY_TEST_MAIL_USER", "ops@example.test");
   e.password = get("BANXWAY_TEST_MAIL_PASSWORD", "secret");
   return e;
+}
+
+std::string unique_folder(const std::string& prefix) {
+  static std::atomic<int> n{0};
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string f = prefix + (info ? info->name() : "x") + "x" + std::to_string(::getpid()) + "x" +
+                  std::to_string(n++) + "x" +
+                  std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
+  std::string out;
+  for (char ch : f)
+    if (std::isalnum(static_cast<unsigned char>(ch)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+std::string rcpt_for(const MailEnv& env, const std::string& folder) {
+  auto at = env.user.find('@');
+  return env.user.substr(0, at) + "+" + folder + env.user.substr(at);
 }
 
 bool mail_required() {

@@ -18,6 +18,12 @@ struct MailEnv {
   std::string user, password;
 };
 
+/// A folder of the calling test's own (user+folder@ delivers there), so parallel test processes
+/// and repeated runs against one Dovecot never see each other's mail. Lower-case alphanumerics.
+std::string unique_folder(const std::string& prefix);
+/// The test bed address that delivers into `folder` of env.user's mailbox.
+std::string rcpt_for(const MailEnv& env, const std::string& folder);
+
 /// The running test bed, or nullopt when its ports are not in the environment.
 std::optional<MailEnv> mail_env();
 bool mail_required();

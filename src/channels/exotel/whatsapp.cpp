@@ -4,6 +4,7 @@
 #include <string>
 
 #include "channels/exotel/exotel.hpp"
+#include "channels/messaging/wire.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 
@@ -100,13 +101,7 @@ Result<std::string> build_whatsapp_request(const messaging::ProviderAccount& acc
     json::write_str(w, "template");
     json::key(w, "template");
     w.StartObject();
-    json::key(w, "name");
-    json::write_str(w, t.name);
-    json::key(w, "language");
-    w.StartObject();
-    json::key(w, "code");
-    json::write_str(w, t.language.empty() ? "en" : t.language);
-    w.EndObject();
+    messaging::write_template_head(w, t.name, t.language);
     json::key(w, "components");
     w.StartArray();
     if (t.header_media) {
@@ -125,21 +120,7 @@ Result<std::string> build_whatsapp_request(const messaging::ProviderAccount& acc
       w.EndObject();
     }
     if (!t.body_params.empty()) {
-      w.StartObject();
-      json::key(w, "type");
-      json::write_str(w, "body");
-      json::key(w, "parameters");
-      w.StartArray();
-      for (const auto& p : t.body_params) {
-        w.StartObject();
-        json::key(w, "type");
-        json::write_str(w, "text");
-        json::key(w, "text");
-        json::write_str(w, p);
-        w.EndObject();
-      }
-      w.EndArray();
-      w.EndObject();
+      messaging::write_template_body(w, t.body_params);
     }
     w.EndArray();
     w.EndObject();

@@ -2,6 +2,7 @@
 #include <cctype>
 #include <string>
 
+#include "channels/messaging/wire.hpp"
 #include "channels/meta/meta.hpp"
 #include "core/json.hpp"
 
@@ -107,13 +108,7 @@ Result<std::string> build_send_body(const OutboundMessage& m) {
     json::write_str(w, "template");
     json::key(w, "template");
     w.StartObject();
-    json::key(w, "name");
-    json::write_str(w, t.name);
-    json::key(w, "language");
-    w.StartObject();
-    json::key(w, "code");
-    json::write_str(w, t.language.empty() ? std::string("en") : t.language);
-    w.EndObject();
+    write_template_head(w, t.name, t.language);
     if (t.header_media || !t.body_params.empty()) {
       json::key(w, "components");
       w.StartArray();
@@ -137,21 +132,7 @@ Result<std::string> build_send_body(const OutboundMessage& m) {
         w.EndObject();
       }
       if (!t.body_params.empty()) {
-        w.StartObject();
-        json::key(w, "type");
-        json::write_str(w, "body");
-        json::key(w, "parameters");
-        w.StartArray();
-        for (const auto& p : t.body_params) {
-          w.StartObject();
-          json::key(w, "type");
-          json::write_str(w, "text");
-          json::key(w, "text");
-          json::write_str(w, p);
-          w.EndObject();
-        }
-        w.EndArray();
-        w.EndObject();
+        write_template_body(w, t.body_params);
       }
       w.EndArray();
     }
