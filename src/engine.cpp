@@ -11,7 +11,9 @@
 #include "pipeline/ingest.hpp"
 #include "services/orgs.hpp"
 #include "services/messaging.hpp"
+#include "services/notifications.hpp"
 #include "services/outbox.hpp"
+#include "services/shipments.hpp"
 
 namespace banxway {
 
@@ -38,8 +40,10 @@ const char* version() noexcept { return BANXWAY_VERSION_STRING; }
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 // Workers run handlers against this engine's storage: they must be joined before it goes.
 Engine::~Engine() {
+  if (impl_ && impl_->feed) impl_->feed->stop();
   if (impl_ && impl_->mail) impl_->mail->stop();
   if (impl_ && impl_->jobs) impl_->jobs->stop();
+  if (impl_ && impl_->core.db) impl_->core.db->set_commit_observer(nullptr);
 }
 
 Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
@@ -56,6 +60,9 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   impl->core.opts = std::move(opts);
   impl->auth = std::make_unique<api::Authenticator>(impl->core);
   impl->jobs = std::make_unique<runtime::JobQueue>(impl->core);
+  impl->feed = std::make_unique<runtime::EventFeed>(impl->core);
+  impl->core.db->set_commit_observer(
+      [feed = impl->feed.get()](const std::vector<std::string>& orgs) { feed->on_commit(orgs); });
   api::Core* core = &impl->core;
   impl->jobs->register_handler(std::string(services::kEmailSendJob),
                                [core](const runtime::Job& j) {
@@ -74,6 +81,8 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
                                handle(&services::run_messaging_poll));
   impl->jobs->register_handler(std::string(services::kTranscribeJob),
                                handle(&services::run_transcribe));
+  impl->jobs->register_handler(std::string(services::kNotificationEmailJob),
+                               handle(&services::run_notification_email));
   impl->mail = std::make_unique<runtime::MailWatcher>(
       impl->core, "mail:" + impl->core.ids->next());
   for (const auto& op : api::registry().all()) {
@@ -173,6 +182,51 @@ Result<WebhookResponse> Engine::receive_webhook(const WebhookRequest& req) {
   }
 }
 
+Result<std::string> Engine::upload_document(const Principal& who, std::string_view params_json,
+                                            std::string_view bytes) {
+  if (who.org_id.empty()) return Unauthenticated("no organization for this caller");
+  if (!api::role_allows(who.role, api::Permission::write))
+    return PermissionDenied("role " + std::string(role_name(who.role)) +
+                            " may not upload documents (needs write)");
+  api::Ctx ctx(impl_->core, who, "shipments.document_upload");
+  try {
+    return services::shipments_document_upload(ctx, params_json, bytes);
+  } catch (const std::exception& e) {
+    spdlog::error("document upload threw: {}", e.what());
+    return Internal("internal error uploading the document");
+  }
+}
+
+Result<Download> Engine::download_document(const Principal& who, std::string_view id) {
+  if (who.org_id.empty()) return Unauthenticated("no organization for this caller");
+  if (!api::role_allows(who.role, api::Permission::read))
+    return PermissionDenied("role " + std::string(role_name(who.role)) + " may not read documents");
+  api::Ctx ctx(impl_->core, who, "shipments.document_download");
+  BX_ASSIGN_OR_RETURN(auto d, services::shipments_document_download(ctx, id));
+  return Download{std::move(d.content_type), std::move(d.filename), std::move(d.bytes)};
+}
+
+Result<std::string> Engine::stats() {
+  auto& db = *impl_->core.db;
+  BX_ASSIGN_OR_RETURN(auto m, db.query("SELECT channel, direction, COUNT(*) FROM messages "
+                                       "GROUP BY channel, direction ORDER BY channel, direction"));
+  BX_ASSIGN_OR_RETURN(auto j, db.query("SELECT kind, status, COUNT(*) FROM jobs "
+                                       "GROUP BY kind, status ORDER BY kind, status"));
+  std::string out = "{\"messages\":[";
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"channel\":" + json::quote(m[i].text(0)) + ",\"direction\":" +
+           json::quote(m[i].text(1)) + ",\"count\":" + std::to_string(m[i].int64(2)) + "}";
+  }
+  out += "],\"jobs\":[";
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"kind\":" + json::quote(j[i].text(0)) + ",\"status\":" + json::quote(j[i].text(1)) +
+           ",\"count\":" + std::to_string(j[i].int64(2)) + "}";
+  }
+  return out + "]}";
+}
+
 Result<std::string> Engine::events_poll(const Principal& who, int64_t after, int limit) {
   std::string params = "{\"after\":" + std::to_string(after) + ",\"limit\":" +
                        std::to_string(limit) + "}";
@@ -218,6 +272,23 @@ void Engine::stop() {
   impl_->jobs->stop();
 }
 Result<int> Engine::run_pending(int max) { return impl_->jobs->run_pending(max); }
+
+Status Engine::live_start(LiveHandler handler) { return impl_->feed->start(std::move(handler)); }
+void Engine::live_stop() { impl_->feed->stop(); }
+Result<int64_t> Engine::live_watch(std::string_view org_id) {
+  if (!is_uuid(org_id)) return InvalidArgument("org_id: not a UUID");
+  return impl_->feed->watch(std::string(org_id));
+}
+Result<LiveEvents> Engine::live_read(std::string_view org_id, int64_t after, int64_t upto,
+                                     int limit) {
+  if (!is_uuid(org_id)) return InvalidArgument("org_id: not a UUID");
+  return impl_->feed->read(std::string(org_id), after, upto, limit);
+}
+Status Engine::live_signal(std::string_view payload) { return impl_->feed->signal(payload); }
+void Engine::set_presence_probe(
+    std::function<bool(const std::string& org_id, const std::string& user_id)> probe) {
+  impl_->core.user_online = std::move(probe);
+}
 
 Status Engine::ping() { return impl_->core.db->ping(); }
 Result<int> Engine::schema_version() { return impl_->core.db->schema_version(); }

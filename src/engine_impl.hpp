@@ -8,6 +8,7 @@
 #include "api/auth.hpp"
 #include "api/context.hpp"
 #include "banxway/engine.hpp"
+#include "runtime/event_feed.hpp"
 #include "runtime/jobs.hpp"
 #include "runtime/mail_sync.hpp"
 
@@ -20,6 +21,7 @@ struct Engine::Impl {
   // Declared after core: destroyed first, while the database it uses is still open.
   std::unique_ptr<runtime::JobQueue> jobs;
   std::unique_ptr<runtime::MailWatcher> mail;  // IMAP watchers, started with the workers
+  std::unique_ptr<runtime::EventFeed> feed;    // live events (Engine::live_*)
 };
 
 }  // namespace banxway

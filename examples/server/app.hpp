@@ -4,8 +4,13 @@
 // missing credentials, OPTIONS, info) and execute() — run on a worker — does the rest.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config.hpp"
 #include "params.hpp"
@@ -30,6 +35,7 @@ struct HttpRequest {
   std::string_view hub_signature_256;  // Meta
   std::string_view twilio_signature;   // Twilio
   std::string_view remote_addr;
+  std::string_view content_disposition;  // raw document uploads may name the file here
 };
 
 struct HttpResponse {
@@ -38,6 +44,9 @@ struct HttpResponse {
   std::string content_type;  // empty: application/json
   std::string_view allow;  // Allow header (405 and OPTIONS), static storage
   bool www_authenticate = false;
+  std::string_view route;  // the matched route's pattern (metrics label); empty: none
+  int retry_after = 0;     // seconds, for 429 (Retry-After); 0: no header
+  std::vector<std::pair<std::string_view, std::string>> headers;  // any others to send
 };
 
 /// What prepare() decided, carried to the worker that runs execute().
@@ -61,6 +70,12 @@ class App {
   /// Worker thread: health check, authentication, params, the operation itself.
   void execute(const HttpRequest& req, const Prepared& p, HttpResponse& res);
 
+  /// The body limit for a request, decided from its method and target once the header is in:
+  /// the document upload route takes --max-upload, everything else --max-body.
+  std::size_t body_limit(Method m, std::string_view target) const;
+  /// The largest body limit of any route (what the parser must accept before routing).
+  std::size_t max_body_limit() const { return std::max(max_body_, upload_body_); }
+
   /// The Access-Control-Allow-Origin value for a request's Origin, or empty (no CORS headers).
   std::string_view allowed_origin(std::string_view origin) const;
 
@@ -73,6 +88,16 @@ class App {
   void run_operation(const HttpRequest& req, const Prepared& p, HttpResponse& res);
   void run_webhook(const HttpRequest& req, const Prepared& p, HttpResponse& res);
   void health(HttpResponse& res);
+  void metrics(const HttpRequest& req, const Prepared& p, HttpResponse& res);
+  void upload_document(const HttpRequest& req, const Prepared& p, HttpResponse& res);
+  void download_document(const HttpRequest& req, const Prepared& p, HttpResponse& res);
+  /// Authenticates p.credential and applies the per-caller rate limit. On failure `res` holds
+  /// the answer (a failed authentication also costs the client address a token).
+  bool authenticate(const HttpRequest& req, const Prepared& p, HttpResponse& res,
+                    banxway::Principal& who);
+  /// Takes a token from the client address's bucket; false (and a 429 in res) when empty.
+  bool allow_address(const HttpRequest& req, HttpResponse& res) const;
+  std::string cached_stats();
 
   banxway::Engine& engine_;
   OpCatalog catalog_;
@@ -81,6 +106,14 @@ class App {
   std::vector<std::string> cors_origins_;
   bool cors_any_ = false;
   RateLimiter limiter_;
+  mutable RateLimiter ip_limiter_;
+  ServerConfig::MetricsMode metrics_mode_;
+  std::size_t max_body_;
+  std::size_t upload_body_;
+  std::string openapi_json_;
+  std::mutex stats_mu_;
+  std::string stats_json_;
+  std::chrono::steady_clock::time_point stats_at_{};
   std::string public_url_;  // --public-url, without a trailing slash
 };
 

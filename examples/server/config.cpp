@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "banxway/engine.hpp"
+#include "router.hpp"
 
 namespace bxserver {
 namespace {
@@ -83,14 +84,27 @@ void print_help() {
       "  --public-url URL      the server's public base URL, as providers call it (PUBLIC_URL)\n"
       "  --no-mail-watch       do not fetch mail of email channel accounts (IMAP IDLE/poll)\n"
       "  --max-body SIZE       request body limit, e.g. 1M or 65536 (default 1M)\n"
-      "  --max-header SIZE     request line + headers limit (default 16K)\n"
+      "  --max-header SIZE     request line + headers limit (default 8K)\n"
+      "  --max-upload SIZE     shipment document upload limit (default 25M)\n"
+      "  --max-connections N   open connections at most, 0 = no limit (default 10000)\n"
+      "  --request-timeout S   seconds from a request's first byte to its answer (default 60)\n"
       "  --header-timeout S    seconds to receive a whole request once it starts (default 30)\n"
       "  --idle-timeout S      seconds a keep-alive connection may wait idle (default 60)\n"
+      "  --ws-max-queue N      WebSocket frames queued per client before it is cut off (default "
+      "1024)\n"
+      "  --ws-idle-timeout S   WebSocket closed after S seconds without traffic; pinged at S/2 "
+      "(default 60)\n"
       "  --shutdown-grace S    seconds in-flight requests get after SIGTERM (default 10)\n"
       "  --cors-origins LIST   comma-separated origins or * (CORS_ORIGINS)\n"
       "  --no-access-log       do not log one line per request\n"
       "  --rate-limit N        requests per second per caller, 0 = off (RATE_LIMIT)\n"
       "  --rate-burst N        burst size per caller (default 2 x rate)\n"
+      "  --rate-limit-ip N     requests per second per client address for unauthenticated\n"
+      "                        requests, webhooks and failed logins, 0 = off (RATE_LIMIT_IP)\n"
+      "  --rate-burst-ip N     burst size per address (default 2 x rate)\n"
+      "  --metrics MODE        GET /metrics: off, public or token (admin credential) (default "
+      "public)\n"
+      "  --list-routes         print the route table (METHOD PATH TARGET) and exit\n"
       "  --log-level LEVEL     trace debug info warn error critical off (LOG_LEVEL)\n"
       "  --log-json            log lines as JSON objects (LOG_FORMAT=json)\n"
       "  --version, --help\n"
@@ -173,8 +187,14 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
   if (auto v = env("CORS_ORIGINS")) cfg.cors_origins = split_list(v);
   if (auto v = env("LOG_LEVEL")) cfg.log_level = v;
   if (auto v = env("RATE_LIMIT")) {
-    if (!parse_int(v, 0, 1000000, n)) return {false, false, "RATE_LIMIT must be a number 0-1000000"};
+    if (!parse_int(v, 0, 1000000, n))
+      return {false, false, "RATE_LIMIT must be a number 0-1000000"};
     cfg.rate_limit = static_cast<double>(n);
+  }
+  if (auto v = env("RATE_LIMIT_IP")) {
+    if (!parse_int(v, 0, 1000000, n))
+      return {false, false, "RATE_LIMIT_IP must be a number 0-1000000"};
+    cfg.rate_limit_ip = static_cast<double>(n);
   }
   if (auto v = env("LOG_FORMAT")) cfg.log_json = std::string_view(v) == "json";
 
@@ -209,8 +229,33 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
       cfg.log_json = true;
     } else if (a.take("--rate-limit", v)) {
       want_int("--rate-limit", 0, 1000000, cfg.rate_limit);
+    } else if (a.take("--rate-burst-ip", v)) {
+      want_int("--rate-burst-ip", 0, 10000000, cfg.rate_burst_ip);
+    } else if (a.take("--rate-limit-ip", v)) {
+      want_int("--rate-limit-ip", 0, 1000000, cfg.rate_limit_ip);
     } else if (a.take("--rate-burst", v)) {
       want_int("--rate-burst", 0, 10000000, cfg.rate_burst);
+    } else if (arg == "--list-routes") {
+      for (const auto& r : Router().routes())
+        for (const auto& e : r.methods)
+          std::printf("%.*s %.*s\n", static_cast<int>(method_name(e.method).size()),
+                      method_name(e.method).data(), static_cast<int>(r.path.size()), r.path.data());
+      return {true, true, {}};
+    } else if (a.take("--metrics", v)) {
+      if (v == "off")
+        cfg.metrics = ServerConfig::MetricsMode::off;
+      else if (v == "public")
+        cfg.metrics = ServerConfig::MetricsMode::public_;
+      else if (v == "token")
+        cfg.metrics = ServerConfig::MetricsMode::token;
+      else
+        a.error = "--metrics: expected off, public or token, got '" + v + "'";
+    } else if (a.take("--max-upload", v)) {
+      want_size("--max-upload", cfg.max_upload);
+    } else if (a.take("--max-connections", v)) {
+      want_int("--max-connections", 0, 1000000, cfg.max_connections);
+    } else if (a.take("--request-timeout", v)) {
+      want_int("--request-timeout", 1, 86400, cfg.request_timeout_s);
     } else if (a.take("--log-level", v)) {
       cfg.log_level = v;
     } else if (a.take("--db", v)) {
@@ -235,6 +280,10 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
       want_int("--header-timeout", 1, 3600, cfg.header_timeout_s);
     } else if (a.take("--idle-timeout", v)) {
       want_int("--idle-timeout", 1, 86400, cfg.idle_timeout_s);
+    } else if (a.take("--ws-max-queue", v)) {
+      want_int("--ws-max-queue", 16, 1 << 20, cfg.ws_max_queue);
+    } else if (a.take("--ws-idle-timeout", v)) {
+      want_int("--ws-idle-timeout", 2, 86400, cfg.ws_idle_timeout_s);
     } else if (a.take("--shutdown-grace", v)) {
       want_int("--shutdown-grace", 0, 3600, cfg.shutdown_grace_s);
     } else if (a.take("--cors-origins", v)) {

@@ -18,13 +18,21 @@ struct ServerConfig {
   bool mail_watch = true;   // IMAP watchers for the email channel accounts
   std::string public_url;   // e.g. https://hub.example.com: the URL providers call (Twilio signs it)
   std::size_t max_body = 1 << 20;     // bytes
-  std::size_t max_header = 16 << 10;  // bytes, request line + all header fields
+  std::size_t max_header = 8 << 10;   // bytes, request line + all header fields
+  std::size_t max_upload = 25 << 20;  // bytes, a shipment document (its route's body limit)
+  int max_connections = 10000;        // open HTTP + WebSocket connections; 0 = no limit
+  int request_timeout_s = 60;         // from a request's first byte to its response written
   int header_timeout_s = 30;          // from a request's first byte to its last
   int idle_timeout_s = 60;            // keep-alive connection waiting for a new request
+  int ws_max_queue = 1024;            // WebSocket frames queued per client (docs/REALTIME.md)
+  int ws_idle_timeout_s = 60;         // WebSocket without traffic; pings at half of it
   int shutdown_grace_s = 10;          // in-flight requests get this long after SIGTERM
   bool access_log = true;
   double rate_limit = 0;   // requests per second per caller; 0 = off
   double rate_burst = 0;   // bucket size; 0 = twice the rate
+  double rate_limit_ip = 0;  // requests per second per client address (unauthenticated); 0 = off
+  double rate_burst_ip = 0;  // bucket size; 0 = twice the rate
+  enum class MetricsMode { off, public_, token } metrics = MetricsMode::public_;
   std::string log_level = "info";  // trace debug info warn error critical off
   bool log_json = false;           // one JSON object per log line
 

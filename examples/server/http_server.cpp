@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 #include <ctime>
 #include <memory>
@@ -25,6 +26,9 @@
 #include "banxway/engine.hpp"
 #include "config.hpp"
 #include "envelope.hpp"
+#include "metrics.hpp"
+#include "realtime.hpp"
+#include "ws_session.hpp"
 
 namespace bxserver {
 
@@ -95,6 +99,7 @@ struct HttpServer::Impl {
         retry_timer(control),
         pool(static_cast<size_t>(c.workers)) {
     if (cfg.access_log) access = access_logger();
+    Metrics::set_ws_connections_source([this] { return static_cast<int64_t>(ws.open.load()); });
   }
 
   void accept();
@@ -103,6 +108,9 @@ struct HttpServer::Impl {
   void begin_shutdown();
   void poll_drain();
 
+  // First member, so it outlives the io_context: WebSocket sessions still referenced by
+  // handlers the io_context destroys touch it in their destructors.
+  WsEnv ws;  // /ws connections (docs/REALTIME.md); ws.hub is null when realtime is off
   App& app;
   const ServerConfig& cfg;
   asio::io_context ioc;
@@ -127,7 +135,11 @@ namespace {
 // waiting for it, so no locking is needed.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(HttpServer::Impl& srv, tcp::socket&& socket) : srv_(srv), stream_(std::move(socket)) {}
+  Session(HttpServer::Impl& srv, tcp::socket&& socket)
+      : srv_(srv), stream_(std::move(socket)), deadline_(stream_.get_executor()) {
+    Metrics::connections_add(1);
+  }
+  ~Session() { Metrics::connections_add(-1); }
 
   void start() {
     beast::error_code ec;
@@ -163,21 +175,27 @@ class Session : public std::enable_shared_from_this<Session> {
     if (counted_) return;
     counted_ = true;
     srv_.inflight.fetch_add(1);
+    Metrics::inflight_add(1);
   }
 
   void end_request() {
     if (!counted_) return;
     counted_ = false;
     srv_.inflight.fetch_sub(1);
+    Metrics::inflight_add(-1);
   }
 
   void read_header() {
     begin_request();
     parser_.emplace();
-    parser_->body_limit(srv_.cfg.max_body);
+    // The largest route limit until the target is known (on_header narrows it).
+    body_limit_ = srv_.app.max_body_limit();
+    parser_->body_limit(body_limit_);
     parser_->header_limit(static_cast<std::uint32_t>(srv_.cfg.max_header));
     started_ = Clock::now();
-    stream_.expires_after(std::chrono::seconds(srv_.cfg.header_timeout_s));
+    // The request must arrive within --header-timeout and be answered within --request-timeout.
+    stream_.expires_after(
+        std::chrono::seconds(std::min(srv_.cfg.header_timeout_s, srv_.cfg.request_timeout_s)));
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
@@ -185,6 +203,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_header(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
     auto& req = parser_->get();
+    // Per-route body limit: document uploads may be larger than JSON bodies.
+    body_limit_ = srv_.app.body_limit(to_method(req.method()), sv(req.target()));
+    if (parser_->content_length() && *parser_->content_length() > body_limit_)
+      return on_read_error(http::error::body_limit);
+    parser_->body_limit(body_limit_);
     // Clients such as curl wait for "100 Continue" before sending a large body.
     if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -217,7 +240,7 @@ class Session : public std::enable_shared_from_this<Session> {
       out_.status = 413;
       out_.body =
           error_envelope("payload_too_large", "request body exceeds the limit of " +
-                                                  std::to_string(srv_.cfg.max_body) + " bytes");
+                                                  std::to_string(body_limit_) + " bytes");
     } else if (ec == http::error::header_limit) {
       out_.status = 431;
       out_.body = error_envelope("invalid_argument", "request headers are too large");
@@ -233,6 +256,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handle_request() {
     auto& r = parser_->get();
+    if (beast::websocket::is_upgrade(r)) {
+      std::string_view path = sv(r.target());
+      path = path.substr(0, path.find('?'));
+      if (path == "/ws" || path == "/ws/") {
+        // The connection leaves HTTP for good: hand the socket and the request over.
+        log_access_upgrade();
+        end_request();
+        serve_websocket(srv_.ws, stream_.release_socket(), parser_->release(), peer_);
+        return;
+      }
+    }
     req_.method = to_method(r.method());
     req_.target = sv(r.target());
     req_.authorization = sv(r[http::field::authorization]);
@@ -243,13 +277,44 @@ class Session : public std::enable_shared_from_this<Session> {
     req_.hub_signature_256 = sv(r["X-Hub-Signature-256"]);
     req_.twilio_signature = sv(r["X-Twilio-Signature"]);
     req_.remote_addr = peer_;
+    req_.content_disposition = sv(r[http::field::content_disposition]);
     keep_alive_ = r.keep_alive();
     prep_ = Prepared{};
     out_ = HttpResponse{};
     if (srv_.app.prepare(req_, prep_, out_)) return send();
-    asio::post(srv_.pool, [self = shared_from_this()] {
-      self->srv_.app.execute(self->req_, self->prep_, self->out_);
-      asio::post(self->stream_.get_executor(), [self] { self->send(); });
+    // The worker fills its own response: if --request-timeout passes first, the connection
+    // answers 503 and closes, and the late result is dropped.
+    timed_out_ = false;
+    work_done_ = false;
+    const uint64_t seq = ++request_seq_;
+    asio::post(srv_.pool, [self = shared_from_this(), route = out_.route] {
+      self->work_out_ = HttpResponse{};
+      self->work_out_.route = route;
+      self->srv_.app.execute(self->req_, self->prep_, self->work_out_);
+      asio::post(self->stream_.get_executor(), [self] {
+        if (self->timed_out_) return;
+        self->work_done_ = true;
+        self->deadline_.cancel();
+        self->out_ = std::move(self->work_out_);
+        self->send();
+      });
+    });
+    deadline_.expires_at(started_ + std::chrono::seconds(srv_.cfg.request_timeout_s));
+    deadline_.async_wait([self = shared_from_this(), seq](beast::error_code e) {
+      // A timer that fired while the result was being delivered, or for an earlier request on
+      // this connection, must not answer a second time.
+      if (e || self->timed_out_ || self->work_done_ || seq != self->request_seq_) return;
+      self->timed_out_ = true;
+      self->keep_alive_ = false;
+      std::string_view route = self->out_.route;
+      self->out_ = HttpResponse{};
+      self->out_.route = route;
+      self->out_.status = 503;
+      self->out_.body = error_envelope(
+          "unavailable", "the request took longer than " +
+                             std::to_string(self->srv_.cfg.request_timeout_s) +
+                             " s (--request-timeout)");
+      self->send();
     });
   }
 
@@ -279,6 +344,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!out_.allow.empty() && (out_.status == 405 || out_.status == 204))
       res_.set(http::field::allow, bsv(out_.allow));
     if (out_.www_authenticate) res_.set(http::field::www_authenticate, "Bearer");
+    if (out_.retry_after > 0) res_.set(http::field::retry_after, std::to_string(out_.retry_after));
+    for (const auto& [name, value] : out_.headers) res_.set(bsv(name), value);
     add_cors_headers();
     if (out_.status != 204) {
       res_.set(http::field::content_type,
@@ -295,11 +362,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write(beast::error_code ec, std::size_t) {
     log_access();
+    record_metrics();
     end_request();
     if (ec) return close();
     if (!keep_alive_) return linger_close();
     parser_.reset();
     wait_for_request();
+  }
+
+  void record_metrics() {
+    std::string_view method;
+    if (parser_ && parser_->is_header_done())
+      method = method_name(to_method(parser_->get().method()));
+    Metrics::request_done(out_.route, method, res_.result_int(),
+                          std::chrono::duration<double>(Clock::now() - started_).count());
   }
 
   // Secrets can sit in query strings, so the log shows the path only; headers never appear.
@@ -317,6 +393,12 @@ class Session : public std::enable_shared_from_this<Session> {
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
     srv_.access->info("{} {} {} {} {}B {:.2f}ms", peer_, method, path, res_.result_int(),
                       res_.body().size(), ms);
+  }
+
+  void log_access_upgrade() {
+    if (!srv_.access) return;
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    srv_.access->info("{} GET /ws 101 0B {:.2f}ms", peer_, ms);
   }
 
   // Closing right after answering a request whose body we did not read would make the kernel
@@ -360,6 +442,54 @@ class Session : public std::enable_shared_from_this<Session> {
   bool counted_ = false;
   std::size_t drained_ = 0;
   Clock::time_point started_ = Clock::now();
+  std::size_t body_limit_ = 0;
+  asio::steady_timer deadline_;  // --request-timeout while an operation runs
+  HttpResponse work_out_;        // written by the worker
+  bool timed_out_ = false;
+  bool work_done_ = false;
+  uint64_t request_seq_ = 0;
+};
+
+// A connection over --max-connections: a 503 (Connection: close) is written, then the
+// connection is read until the client closes or 2 s pass, so the client sees the answer
+// instead of a reset.
+class Refusal : public std::enable_shared_from_this<Refusal> {
+ public:
+  explicit Refusal(tcp::socket s) : sock_(std::move(s)), timer_(sock_.get_executor()) {}
+  void start() {
+    static const std::string response = [] {
+      std::string body = error_envelope("unavailable", "too many open connections; retry shortly");
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Connection: close\r\nRetry-After: 1\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    timer_.expires_after(std::chrono::seconds(2));
+    timer_.async_wait([self = shared_from_this()](beast::error_code) { self->close(); });
+    asio::async_write(sock_, asio::buffer(response),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        beast::error_code e;
+                        self->sock_.shutdown(tcp::socket::shutdown_send, e);
+                        self->drain();
+                      });
+  }
+
+ private:
+  void drain() {
+    sock_.async_read_some(asio::buffer(buf_),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            if (ec) return self->close();
+                            self->drain();
+                          });
+  }
+  void close() {
+    beast::error_code ec;
+    timer_.cancel();
+    sock_.close(ec);
+  }
+  tcp::socket sock_;
+  asio::steady_timer timer_;
+  char buf_[4096];
 };
 
 }  // namespace
@@ -379,6 +509,14 @@ void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     retry_timer.async_wait([this](beast::error_code e) {
       if (!e) accept();
     });
+    return;
+  }
+  // --max-connections counts HTTP connections and WebSockets; the excess gets a 503.
+  if (cfg.max_connections > 0 &&
+      Metrics::connections() + ws.open.load() >= static_cast<int64_t>(cfg.max_connections)) {
+    Metrics::connections_refused_add(1);
+    std::make_shared<Refusal>(std::move(socket))->start();
+    accept();
     return;
   }
   std::make_shared<Session>(*this, std::move(socket))->start();
@@ -407,15 +545,19 @@ void HttpServer::Impl::begin_shutdown() {
   beast::error_code ec;
   acceptor.close(ec);
   retry_timer.cancel();
+  if (ws.hub) ws.hub->close_all(1001, "server shutting down");
   drain_deadline = Clock::now() + std::chrono::seconds(cfg.shutdown_grace_s);
   poll_drain();
 }
 
 // Idle keep-alive connections do not hold up the exit; only requests being served do.
 void HttpServer::Impl::poll_drain() {
-  if (inflight.load() == 0 || Clock::now() >= drain_deadline) {
+  // WebSocket clients were sent a going-away close; they get the same grace to answer it.
+  if ((inflight.load() == 0 && ws.open.load() == 0) || Clock::now() >= drain_deadline) {
     if (inflight.load() != 0)
       spdlog::warn("shutdown grace period over with {} request(s) unfinished", inflight.load());
+    if (ws.open.load() != 0)
+      spdlog::warn("shutdown grace period over with {} WebSocket(s) still open", ws.open.load());
     ioc.stop();
     return;
   }
@@ -427,6 +569,15 @@ HttpServer::HttpServer(App& app, const ServerConfig& cfg)
     : impl_(std::make_unique<Impl>(app, cfg)) {}
 
 HttpServer::~HttpServer() = default;
+
+void HttpServer::set_realtime(Hub* hub, banxway::Engine* engine, const WsOptions& opts) {
+  impl_->ws.hub = hub;
+  impl_->ws.engine = engine;
+  impl_->ws.pool = &impl_->pool;
+  impl_->ws.opts = opts;
+}
+
+int HttpServer::websocket_connections() const { return impl_->ws.open.load(); }
 
 std::string HttpServer::bind() {
   auto& im = *impl_;

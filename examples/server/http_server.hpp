@@ -5,10 +5,16 @@
 #include <memory>
 #include <string>
 
+namespace banxway {
+class Engine;
+}
+
 namespace bxserver {
 
 class App;
+class Hub;
 struct ServerConfig;
+struct WsOptions;
 
 class HttpServer {
  public:
@@ -21,6 +27,10 @@ class HttpServer {
   std::string bind();
   /// The bound port (the real one when --port 0 was asked for).
   unsigned short port() const;
+
+  /// Enables /ws with the given hub (which must outlive run()).
+  void set_realtime(Hub* hub, banxway::Engine* engine, const WsOptions& opts);
+  int websocket_connections() const;
 
   /// Serves until SIGINT or SIGTERM, then stops accepting, lets in-flight requests finish
   /// (bounded by cfg.shutdown_grace_s) and returns.

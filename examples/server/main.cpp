@@ -14,6 +14,8 @@
 #include "core/log.hpp"
 #include "envelope.hpp"
 #include "http_server.hpp"
+#include "realtime.hpp"
+#include "ws_session.hpp"
 
 namespace {
 
@@ -73,6 +75,7 @@ banxway::EngineOptions engine_options(const ServerConfig& cfg) {
   // Every worker may hold a connection; one more keeps health checks from queueing behind them.
   o.db_pool_size = cfg.workers + 1;
   o.max_params_bytes = cfg.max_body;
+  o.max_document_bytes = cfg.max_upload;
   o.watch_mail = cfg.mail_watch;
   // Call transcription (docs/MESSAGING.md): an OpenAI-compatible endpoint, when configured.
   if (const char* v = std::getenv("TRANSCRIPTION_URL")) o.transcription_url = v;
@@ -132,9 +135,20 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Live events, presence and typing for /ws (docs/REALTIME.md).
+  bxserver::Hub hub(**engine);
+  if (auto st = hub.start(); !st.ok()) {
+    spdlog::error("cannot start the live event feed: {}", st.to_string());
+    return 1;
+  }
+  bxserver::WsOptions ws;
+  ws.max_queue = cfg.ws_max_queue;
+  ws.idle_timeout_s = cfg.ws_idle_timeout_s;
+  server.set_realtime(&hub, engine->get(), ws);
   std::printf("banxway-server listening on %s\n", url.c_str());
   std::fflush(stdout);
   server.run();
+  hub.stop();
   (*engine)->stop();  // a send in progress finishes and is recorded
   spdlog::info("banxway-server stopped");
   return 0;

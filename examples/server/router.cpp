@@ -17,9 +17,25 @@ struct RouteDef {
 constexpr RouteDef kRoutes[] = {
     {"/health", "", Target::health, "health", "", "", ""},
     {"/api/v1", "", Target::info, "info", "", "", ""},
+    {"/api/v1/openapi.json", "", Target::openapi, "openapi", "", "", ""},
+    {"/metrics", "", Target::metrics, "metrics", "", "", ""},
+    {"/ws", "", Target::websocket, "websocket", "", "", ""},
     {"/api/v1/ops/:name", "", Target::any_operation, "", "*", "", ""},
     {"/api/v1/communications/threads", "", Target::operation, "threads.list", "threads.create", "", ""},
+    {"/api/v1/communications/threads/bulk", "", Target::operation, "", "threads.bulk_update", "", ""},  // before :id
     {"/api/v1/communications/threads/:id", "id", Target::operation, "threads.get", "", "threads.update", ""},
+    {"/api/v1/communications/threads/:id/assign", "id", Target::operation, "", "threads.assign", "", ""},
+    {"/api/v1/communications/threads/:id/unassign", "id", Target::operation, "", "threads.unassign", "", ""},
+    {"/api/v1/communications/threads/:id/follow", "id", Target::operation, "", "threads.follow", "", ""},
+    {"/api/v1/communications/threads/:id/unfollow", "id", Target::operation, "", "threads.unfollow", "", ""},
+    {"/api/v1/communications/threads/:id/followers", "id", Target::operation, "threads.followers", "", "", ""},
+    {"/api/v1/communications/threads/:id/merge", "id", Target::operation, "", "threads.merge", "", ""},
+    {"/api/v1/communications/messages/:id/split", "message_id", Target::operation, "", "threads.split", "", ""},
+    {"/api/v1/notifications", "", Target::operation, "notifications.list", "", "", ""},
+    {"/api/v1/notifications/read-all", "", Target::operation, "", "notifications.mark_all_read", "", ""},
+    {"/api/v1/notifications/unread-count", "", Target::operation, "notifications.unread_count", "", "", ""},
+    {"/api/v1/notifications/preferences", "", Target::operation, "notifications.prefs_get", "", "notifications.prefs_update", ""},
+    {"/api/v1/notifications/:id/read", "id", Target::operation, "", "notifications.mark_read", "", ""},
     {"/api/v1/communications/threads/:id/messages", "thread_id", Target::operation, "messages.list", "messages.send", "", ""},
     {"/api/v1/communications/messages", "", Target::operation, "", "messages.send", "", ""},
     {"/api/v1/communications/messages/:id/cancel", "id", Target::operation, "", "messages.cancel", "", ""},
@@ -29,15 +45,27 @@ constexpr RouteDef kRoutes[] = {
     {"/api/v1/communications/actions/:id", "id", Target::operation, "actions.get", "", "actions.update", ""},
     {"/api/v1/customers", "", Target::operation, "customers.list", "customers.create", "", ""},
     {"/api/v1/customers/:id", "id", Target::operation, "customers.get", "", "customers.update", "customers.delete"},
+    {"/api/v1/customers/:id/overview", "id", Target::operation, "customers.overview", "", "", ""},
     {"/api/v1/shipments", "", Target::operation, "shipments.list", "shipments.create", "", ""},
     {"/api/v1/shipments/lookup", "", Target::operation, "shipments.lookup", "", "", ""},  // before :id (first match wins)
     {"/api/v1/shipments/:id", "id", Target::operation, "shipments.get", "", "shipments.update", ""},
     {"/api/v1/shipments/:id/milestones", "shipment_id", Target::operation, "", "shipments.set_milestone", "", ""},
     {"/api/v1/shipments/:id/threads", "shipment_id", Target::operation, "", "shipments.link_thread", "", ""},
+    {"/api/v1/shipments/:id/documents", "shipment_id", Target::operation, "shipments.documents_list", "documents.upload", "", ""},
+    {"/api/v1/documents/:id", "id", Target::operation, "", "", "", "shipments.document_delete"},
+    {"/api/v1/documents/:id/download", "id", Target::document_download, "documents.download", "", "", ""},
     {"/api/v1/contacts", "", Target::operation, "contacts.list", "contacts.create", "", ""},
     {"/api/v1/contacts/:id", "id", Target::operation, "contacts.get", "", "contacts.update", "contacts.delete"},
+    {"/api/v1/contacts/:id/merge", "id", Target::operation, "", "contacts.merge", "", ""},
     {"/api/v1/users", "", Target::operation, "users.list", "users.create", "", ""},
+    {"/api/v1/users/me", "", Target::operation, "users.me", "", "", ""},  // before :id (first match wins)
+    {"/api/v1/users/invite", "", Target::operation, "", "users.invite", "", ""},  // before :id
     {"/api/v1/users/:id", "id", Target::operation, "users.get", "", "users.update", ""},
+    {"/api/v1/users/:id/deactivate", "id", Target::operation, "", "users.deactivate", "", ""},
+    {"/api/v1/users/:id/role", "id", Target::operation, "", "users.set_role", "", ""},
+    {"/api/v1/analytics/volume", "", Target::operation, "analytics.volume", "", "", ""},
+    {"/api/v1/analytics/response-times", "", Target::operation, "analytics.response_times", "", "", ""},
+    {"/api/v1/analytics/backlog", "", Target::operation, "analytics.backlog", "", "", ""},
     {"/api/v1/search", "", Target::operation, "search.messages", "", "", ""},
     {"/api/v1/events", "", Target::operation, "events.list", "", "", ""},
     {"/api/v1/org", "", Target::operation, "orgs.get", "", "", ""},
@@ -81,7 +109,29 @@ int hex_value(char c) {
   return -1;
 }
 
+// Built-ins that share a path with operations get their own target per method.
+Target target_of(std::string_view op, Target route_target) {
+  if (op == "documents.upload") return Target::document_upload;
+  return route_target;
+}
+
+constexpr Method kTableMethods[] = {Method::get, Method::post, Method::patch, Method::del};
+
 }  // namespace
+
+std::string_view method_name(Method m) {
+  switch (m) {
+    case Method::get: return "GET";
+    case Method::post: return "POST";
+    case Method::patch: return "PATCH";
+    case Method::del: return "DELETE";
+    case Method::put: return "PUT";
+    case Method::head: return "HEAD";
+    case Method::options: return "OPTIONS";
+    case Method::other: break;
+  }
+  return "OTHER";
+}
 
 Method method_from(std::string_view name) {
   if (name == "GET") return Method::get;
@@ -129,6 +179,9 @@ Router::Router() {
     r.ops[static_cast<int>(Method::post)] = d.post;
     r.ops[static_cast<int>(Method::patch)] = d.patch;
     r.ops[static_cast<int>(Method::del)] = d.del;
+    r.path = d.path;
+    for (Method m : kTableMethods)
+      r.targets[static_cast<int>(m)] = target_of(r.ops[static_cast<int>(m)], d.target);
     static constexpr std::pair<Method, std::string_view> kNames[] = {{Method::get, "GET"},
                                                                      {Method::post, "POST"},
                                                                      {Method::patch, "PATCH"},
@@ -173,13 +226,14 @@ RouteMatch Router::match(Method m, std::string_view path) const {
   const Route* r = find(path, out.id_value, bad_escape);
   if (!r || bad_escape) return out;  // a malformed %-escape names no resource: 404
   out.allow = r->allow;
+  out.pattern = r->path;
   std::string_view op = r->ops[static_cast<int>(m)];
   if (op.empty()) {
     out.kind = RouteMatch::Kind::method_not_allowed;
     return out;
   }
   out.kind = RouteMatch::Kind::found;
-  out.target = r->target;
+  out.target = r->targets[static_cast<int>(m)];
   out.op = op;
   out.id_param = r->id_param;
   return out;
@@ -188,9 +242,22 @@ RouteMatch Router::match(Method m, std::string_view path) const {
 std::vector<std::string_view> Router::operations() const {
   std::vector<std::string_view> out;
   for (const auto& r : routes_) {
-    if (r.target != Target::operation) continue;
-    for (auto op : r.ops)
-      if (!op.empty()) out.push_back(op);
+    for (size_t i = 0; i < r.ops.size(); ++i)
+      if (!r.ops[i].empty() && r.targets[i] == Target::operation) out.push_back(r.ops[i]);
+  }
+  return out;
+}
+
+std::vector<RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) {
+    RouteInfo info{r.path, r.id_param, {}};
+    for (Method m : kTableMethods) {
+      auto op = r.ops[static_cast<int>(m)];
+      if (!op.empty()) info.methods.push_back({m, op, r.targets[static_cast<int>(m)]});
+    }
+    out.push_back(std::move(info));
   }
   return out;
 }

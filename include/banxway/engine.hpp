@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,7 @@ struct EngineOptions {
   std::string blob_dir;
   size_t max_message_bytes = 50u << 20;     // a larger raw message is refused
   size_t max_attachment_bytes = 25u << 20;  // a larger attachment is dropped with a warning
+  size_t max_document_bytes = 25u << 20;    // a larger shipment document upload is refused
   /// Domain of banxway's own Message-IDs (bx.<thread>.<random>@domain).
   std::string message_id_domain = "banxway.invalid";
   /// Call recordings are transcribed through an OpenAI-compatible /v1/audio/transcriptions
@@ -99,6 +101,38 @@ struct WebhookResponse {
   std::string body;
 };
 
+/// One event of the event log as live subscribers see it (docs/REALTIME.md).
+struct LiveEvent {
+  int64_t id = 0;
+  std::string org_id;
+  std::string type;
+  std::string thread_id;  // empty when the event concerns no thread
+  std::string subject_type;
+  std::string subject_id;
+  /// Users the event concerns: data.user_id, data.assignee_id, data.previous_assignee_id, and
+  /// the subject when it is a user.
+  std::vector<std::string> user_ids;
+  /// {"id","type","data","thread_id","subject_type","subject_id","created_at"}
+  std::string json;
+};
+using LiveEvents = std::vector<std::shared_ptr<const LiveEvent>>;
+
+/// Callbacks of the live feed; both run on the feed's own thread, one call at a time.
+struct LiveHandler {
+  /// New events of a watched organization, in id order, each exactly once.
+  std::function<void(const std::string& org_id, const LiveEvents& batch)> on_events;
+  /// An ephemeral signal (presence, typing) sent with live_signal by any engine on this
+  /// database, this one included.
+  std::function<void(const std::string& payload)> on_signal;
+};
+
+/// A stored file as served for download (shipment documents).
+struct Download {
+  std::string content_type;
+  std::string filename;  // sanitized at upload
+  std::string bytes;
+};
+
 struct Bootstrap {
   std::string org_json;  // the organization
   std::string api_key;   // admin key, shown once
@@ -138,8 +172,40 @@ class Engine {
   /// challenge.
   Result<WebhookResponse> receive_webhook(const WebhookRequest& req);
 
+  /// Uploads a shipment document (docs/SHIPMENTS.md). params_json: {"shipment_id", "kind",
+  /// "filename", "content_type"}; bytes: the file. Checks max_document_bytes, the content-type
+  /// allow-list and that the bytes match the declared type (libmagic). Returns the document
+  /// JSON; emits shipment.document_added. Needs the write permission.
+  Result<std::string> upload_document(const Principal& who, std::string_view params_json,
+                                      std::string_view bytes);
+  /// A document's bytes, content type and filename (read permission; another organization's
+  /// or a deleted document is not_found).
+  Result<Download> download_document(const Principal& who, std::string_view id);
+
+  /// Counters for monitoring, across all organizations: {"messages":[{"channel","direction",
+  /// "count"}], "jobs":[{"kind","status","count"}]}. A few COUNT queries over indexes; a host
+  /// scraping often should cache the result.
+  Result<std::string> stats();
+
   /// Events of the principal's organization with id > after, oldest first, as a JSON array.
   Result<std::string> events_poll(const Principal& who, int64_t after, int limit);
+
+  /// Live events (docs/REALTIME.md): a thread that reads new events of watched organizations
+  /// right after they commit — woken by this engine's own commits, by other processes through
+  /// PostgreSQL LISTEN/NOTIFY, and by a once-a-second check (SQLite files shared between
+  /// processes) — and hands them to the handler in id order, without gaps or repeats.
+  Status live_start(LiveHandler handler);
+  void live_stop();
+  /// Starts delivery for an organization; returns the id after which delivery begins (events
+  /// up to it are in the past: read them with live_read).
+  Result<int64_t> live_watch(std::string_view org_id);
+  /// Events of an organization with after < id <= upto (upto 0: no bound), oldest first.
+  Result<LiveEvents> live_read(std::string_view org_id, int64_t after, int64_t upto, int limit);
+  /// Sends an ephemeral signal to every engine's on_signal (NOTIFY on PostgreSQL, up to 7999
+  /// bytes; on SQLite only this process).
+  Status live_signal(std::string_view payload);
+  /// Lets the host say who is connected right now (notifications e-mail offline users).
+  void set_presence_probe(std::function<bool(const std::string& org_id, const std::string& user_id)> probe);
 
   /// Creates an organization and an admin API key (trusted host use: CLI, scripts/run).
   Result<Bootstrap> bootstrap(std::string_view org_name);

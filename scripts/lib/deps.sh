@@ -7,7 +7,7 @@ BANXWAY_BUILD_PKGS="build-essential cmake ninja-build pkg-config ccache libboost
   python3-setuptools python3-pip libgtest-dev libgmock-dev libbenchmark-dev libgumbo-dev libmagic-dev
   libetpan-dev"
 BANXWAY_TEST_PKGS="postgresql python3-pytest python3-websockets wrk curl dovecot-imapd
-  dovecot-lmtpd opensmtpd"
+  dovecot-lmtpd opensmtpd python3-jsonschema"
 
 # Installs whichever of the given packages are missing (as root, or through sudo).
 ensure_packages() {

@@ -1,5 +1,7 @@
 #include "api/auth.hpp"
 
+#include <algorithm>
+
 #include "core/crypto.hpp"
 
 namespace banxway::api {
@@ -106,7 +108,7 @@ Result<Principal> Authenticator::from_api_key(std::string_view key) {
     if (it != cache_.end() && it->second.expires > now) return it->second.who;
   }
   auto r = core_.db->query(
-      "SELECT k.id, k.org_id, k.role, k.user_id FROM api_keys k "
+      "SELECT k.id, k.org_id, k.role, k.user_id, u.role FROM api_keys k "
       "LEFT JOIN users u ON u.id = k.user_id "
       "WHERE k.key_hash = ? AND k.revoked_at IS NULL AND (k.user_id IS NULL OR u.active = 1)",
       {hash});
@@ -119,6 +121,10 @@ Result<Principal> Authenticator::from_api_key(std::string_view key) {
   p.org_id = row.text(1);
   p.role = role_from_name(row.text(2)).value_or(Role::viewer);
   p.user_id = row.text(3);
+  // A key tied to a user never acts above that user's current role (a demoted user's old key
+  // is demoted with them).
+  if (!row.is_null(4))
+    p.role = std::min(p.role, role_from_name(row.text(4)).value_or(Role::viewer));
   std::lock_guard<std::mutex> lock(mu_);
   if (cache_.size() >= kCacheMax) cache_.clear();
   cache_[hash] = Cached{p, now + kCacheTtl};

@@ -39,6 +39,7 @@ Status Ctx::event(store::Conn& c, std::string_view type, std::string_view subjec
       "INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, payload, created_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?)",
       {org(), type, subject_type, subject_id, store::Value(thread_id), data_json, now_});
+  if (r.ok()) c.note_event_org(org());
   return r.status();
 }
 

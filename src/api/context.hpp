@@ -2,6 +2,7 @@
 // write path (one transaction with an event row and an audit row).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,9 @@ struct Core {
   std::shared_ptr<Clock> clock;
   std::shared_ptr<IdSource> ids;
   EngineOptions opts;
+  /// Whether a user has a live connection right now (set by the host through
+  /// Engine::set_presence_probe; null means nobody is known to be online).
+  std::function<bool(const std::string& org_id, const std::string& user_id)> user_online;
 };
 
 class Ctx {

@@ -44,6 +44,13 @@ void register_contact_ops(Registry& r) {
       Permission::remove,
       R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
       services::contacts_delete);
+  r.add("contacts.merge",
+        "Merge contact source_id into id: identities, threads and messages move; source deleted",
+        Permission::write,
+        R"({"type":"object","required":["id","source_id"],"properties":{
+            "id":{"type":"string","format":"uuid"},
+            "source_id":{"type":"string","format":"uuid"}}})",
+        services::contacts_merge);
 }
 
 }  // namespace banxway::api

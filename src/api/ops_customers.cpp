@@ -40,6 +40,12 @@ void register_customer_ops(Registry& r) {
       Permission::remove,
       R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
       services::customers_delete);
+  r.add(
+      "customers.overview",
+      "A customer at a glance: open threads, shipments, contacts, last contact time",
+      Permission::read,
+      R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
+      services::customers_overview);
 }
 
 }  // namespace banxway::api

@@ -93,6 +93,20 @@ void register_shipment_ops(Registry& r) {
             "shipment_id":{"type":"string","format":"uuid"},
             "thread_id":{"type":"string","format":"uuid"}}})",
         services::shipments_unlink_thread);
+  // Documents: uploading and downloading bytes are Engine::upload_document/download_document.
+  r.add("shipments.documents_list", "List a shipment's documents (not deleted), oldest first",
+        Permission::read,
+        R"({"type":"object","required":["shipment_id"],"properties":{
+            "shipment_id":{"type":"string","format":"uuid"},
+            "kind":{"type":"string","enum":["bill_of_lading","invoice","packing_list",
+              "certificate_of_origin","customs_declaration","delivery_order","other"]},
+            "limit":{"type":"integer","minimum":1,"maximum":200},
+            "cursor":{"type":"string","maxLength":2048}}})",
+        services::shipments_documents_list, true);
+  r.add("shipments.document_delete", "Delete a shipment document (it stops being listed or served)",
+        Permission::write,
+        R"({"type":"object","required":["id"],"properties":{"id":{"type":"string","format":"uuid"}}})",
+        services::shipments_document_delete);
 }
 
 }  // namespace banxway::api

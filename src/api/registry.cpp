@@ -45,6 +45,8 @@ const Registry& registry() {
     register_inbound_ops(reg);
     register_channel_ops(reg);
     register_shipment_ops(reg);
+    register_notification_ops(reg);
+    register_analytics_ops(reg);
     return reg;
   }();
   return r;

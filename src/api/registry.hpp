@@ -54,6 +54,8 @@ void register_event_ops(Registry& r);
 void register_inbound_ops(Registry& r);
 void register_channel_ops(Registry& r);
 void register_shipment_ops(Registry& r);
+void register_notification_ops(Registry& r);
+void register_analytics_ops(Registry& r);
 
 /// Schema fragments shared by operations.
 namespace schema {

@@ -8,6 +8,7 @@
 #include "pipeline/shipment_links.hpp"
 #include "pipeline/threading.hpp"
 #include "services/common.hpp"
+#include "services/notifications.hpp"
 #include "services/threads.hpp"
 
 namespace banxway::pipeline {
@@ -248,6 +249,9 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
                                thread_id, out.message_json));
   BX_RETURN_IF_ERROR(ctx.event(c, out.new_thread ? "thread.created" : "thread.updated", "thread",
                                thread_id, thread_id, *thread_json));
+  // A reply on a thread someone follows (a new thread has no followers yet).
+  if (!outbound && !out.new_thread)
+    BX_RETURN_IF_ERROR(services::notify_followers(c, ctx, thread_id, id));
   return ctx.audit(c, "message", id);
 }
 

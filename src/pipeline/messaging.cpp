@@ -4,6 +4,7 @@
 
 #include "pipeline/shipment_links.hpp"
 #include "services/common.hpp"
+#include "services/notifications.hpp"
 #include "services/contacts.hpp"
 #include "services/threads.hpp"
 
@@ -199,6 +200,7 @@ Status apply_inbound(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAc
     window = format_time(m.timestamp.value_or(ctx.core().clock->now()) + std::chrono::hours(24));
   BX_RETURN_IF_ERROR(bump_thread(c, ctx, thread_id, services::snippet_of(text), when, true, window));
   BX_RETURN_IF_ERROR(emit_message(c, ctx, "message.received", id, thread_id, created));
+  if (!created) BX_RETURN_IF_ERROR(services::notify_followers(c, ctx, thread_id, id));
   ++out.received;
   out.message_ids.push_back(id);
   return ctx.audit(c, "message", id);

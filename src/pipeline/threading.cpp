@@ -212,6 +212,25 @@ Status record_refs(store::Conn& c, const std::string& org, const std::string& th
   return Status();
 }
 
+Status refresh_thread_counters(store::Conn& c, const std::string& org,
+                               const std::string& thread_id, const std::string& now) {
+  // Preview and last_message_at from the newest non-note message; a thread left without
+  // messages keeps neither.
+  auto r = c.query(
+      "UPDATE threads SET "
+      "message_count = (SELECT COUNT(*) FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note'), "
+      "last_message_at = (SELECT MAX(created_at) FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note'), "
+      "preview = (SELECT snippet FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note' "
+      "ORDER BY created_at DESC, id DESC LIMIT 1), "
+      "updated_at = ?, last_activity_at = ? WHERE id = ? AND org_id = ?",
+      {org, thread_id, org, thread_id, org, thread_id, now, now, thread_id, org});
+  if (!r.ok()) return r.status();
+  r = c.query("UPDATE threads SET unread_count = message_count WHERE id = ? AND org_id = ? AND "
+              "unread_count > message_count",
+              {thread_id, org});
+  return r.status();
+}
+
 Status merge_threads(store::Conn& c, api::Ctx& ctx, const std::string& target,
                      const std::vector<std::string>& sources) {
   const std::string& org = ctx.org();
@@ -225,12 +244,42 @@ Status merge_threads(store::Conn& c, api::Ctx& ctx, const std::string& target,
       auto r = c.query(sql, {target, org, src});
       if (!r.ok()) return r.status();
     }
-    auto r = c.query(
-        "INSERT INTO thread_tags (org_id, thread_id, tag_id) SELECT org_id, ?, tag_id "
-        "FROM thread_tags WHERE org_id = ? AND thread_id = ? ON CONFLICT DO NOTHING",
-        {target, org, src});
+    // Rows keyed by thread (tags, shipment links, followers): copied unless the target has
+    // them already, then removed from the source.
+    for (const char* table : {"thread_tags", "thread_shipments", "thread_followers"}) {
+      std::string t(table);
+      std::string cols = t == "thread_tags"        ? "tag_id"
+                         : t == "thread_shipments" ? "shipment_id, created_at"
+                                                   : "user_id, created_at";
+      auto r = c.query("INSERT INTO " + t + " (org_id, thread_id, " + cols + ") SELECT org_id, ?, " +
+                           cols + " FROM " + t + " WHERE org_id = ? AND thread_id = ? " +
+                           "ON CONFLICT DO NOTHING",
+                       {target, org, src});
+      if (!r.ok()) return r.status();
+      r = c.query("DELETE FROM " + t + " WHERE org_id = ? AND thread_id = ?", {org, src});
+      if (!r.ok()) return r.status();
+    }
+    auto r = c.query("UPDATE notifications SET thread_id = ? WHERE org_id = ? AND thread_id = ?",
+                     {target, org, src});
     if (!r.ok()) return r.status();
-    r = c.query("DELETE FROM thread_tags WHERE org_id = ? AND thread_id = ?", {org, src});
+    // Channels: the union of both lists; unread messages stay unread in the survivor.
+    BX_ASSIGN_OR_RETURN(auto both, c.query("SELECT id, channels, unread_count FROM threads WHERE "
+                                           "org_id = ? AND id IN (?, ?)",
+                                           {org, target, src}));
+    std::set<std::string> channels;
+    int64_t unread = 0;
+    for (const auto& row : both) {
+      json::Document d;
+      if (json::parse(row.text(1), &d).ok() && d.IsArray())
+        for (auto& v : d.GetArray())
+          if (v.IsString()) channels.insert(v.GetString());
+      unread += row.int64(2);
+    }
+    std::string cj = "[";
+    for (const auto& ch : channels) cj += (cj.size() > 1 ? "," : "") + json::quote(ch);
+    cj += "]";
+    r = c.query("UPDATE threads SET channels = ?, unread_count = ? WHERE id = ? AND org_id = ?",
+                {cj, unread, target, org});
     if (!r.ok()) return r.status();
     r = c.query(
         "UPDATE threads SET merged_into = ?, status = 'closed', message_count = 0, "
@@ -239,20 +288,14 @@ Status merge_threads(store::Conn& c, api::Ctx& ctx, const std::string& target,
     if (!r.ok()) return r.status();
   }
   // The survivor's counters and tags, from what it now holds.
-  auto r = c.query(
-      "UPDATE threads SET "
-      "message_count = (SELECT COUNT(*) FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note'), "
-      "last_message_at = (SELECT MAX(created_at) FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note'), "
-      "updated_at = ?, last_activity_at = ? WHERE id = ? AND org_id = ?",
-      {org, target, org, target, ctx.now(), ctx.now(), target, org});
-  if (!r.ok()) return r.status();
+  BX_RETURN_IF_ERROR(refresh_thread_counters(c, org, target, ctx.now()));
   BX_ASSIGN_OR_RETURN(auto tags, c.query("SELECT g.name FROM thread_tags tt JOIN tags g ON g.id = tt.tag_id "
                                          "WHERE tt.org_id = ? AND tt.thread_id = ? ORDER BY g.name",
                                          {org, target}));
   std::string tj = "[";
   for (size_t i = 0; i < tags.size(); ++i) tj += (i ? "," : "") + json::quote(tags[i].text(0));
   tj += "]";
-  r = c.query("UPDATE threads SET tags = ? WHERE id = ? AND org_id = ?", {tj, target, org});
+  auto r = c.query("UPDATE threads SET tags = ? WHERE id = ? AND org_id = ?", {tj, target, org});
   if (!r.ok()) return r.status();
   for (const auto& src : sources) {
     if (src == target) continue;

@@ -63,9 +63,15 @@ Status record_refs(store::Conn& c, const std::string& org, const std::string& th
                    const std::string& message_row_id, const ThreadingInput& in,
                    const std::string& now);
 
-/// Moves every message, ref, action and tag of `sources` into `target`, marks each source
-/// merged (closed, merged_into = target), recomputes the target's counters and emits
-/// `thread.merged` for each.
+/// Moves every message (notes included), ref, action, tag, shipment link, follower and
+/// notification of `sources` into `target`, joins their channel lists and unread counts, marks
+/// each source merged (closed, merged_into = target), recomputes the target's counters and
+/// emits `thread.merged` for each. Used by ingest (a message bridging threads) and threads.merge.
+/// Recomputes a thread's message_count, last_message_at and preview from the messages it
+/// holds (notes excluded), caps unread_count at message_count, and touches its activity time.
+Status refresh_thread_counters(store::Conn& c, const std::string& org,
+                               const std::string& thread_id, const std::string& now);
+
 Status merge_threads(store::Conn& c, api::Ctx& ctx, const std::string& target,
                      const std::vector<std::string>& sources);
 

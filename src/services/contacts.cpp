@@ -316,4 +316,54 @@ Result<std::string> contacts_delete(api::Ctx& ctx, json::Value& p) {
   return "{\"id\":" + json::quote(id) + ",\"deleted\":true}";
 }
 
+Result<std::string> contacts_merge(api::Ctx& ctx, json::Value& p) {
+  std::string id = *api::param_str(p, "id");
+  std::string source = *api::param_str(p, "source_id");
+  if (id == source)
+    return InvalidArgument("source_id: a contact cannot be merged into itself",
+                           "{\"field\":\"source_id\"}");
+  std::string out;
+  BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
+    BX_RETURN_IF_ERROR(require_ref(c, ctx, "contacts", id, "id"));
+    BX_ASSIGN_OR_RETURN(std::string before, contact_json(c, ctx, source));
+    // Identities are unique per organization, so the source's move over without collisions.
+    auto ids = c.query("UPDATE contact_identities SET contact_id = ? WHERE org_id = ? AND "
+                       "contact_id = ?",
+                       {id, ctx.org(), source});
+    if (!ids.ok()) return ids.status();
+    auto threads = c.query("UPDATE threads SET contact_id = ?, updated_at = ? WHERE org_id = ? "
+                           "AND contact_id = ?",
+                           {id, ctx.now(), ctx.org(), source});
+    if (!threads.ok()) return threads.status();
+    auto msgs = c.query("UPDATE messages SET contact_id = ? WHERE org_id = ? AND contact_id = ?",
+                        {id, ctx.org(), source});
+    if (!msgs.ok()) return msgs.status();
+    // The survivor keeps its own fields; the source's fill only the ones it lacks.
+    auto r = c.query(
+        "UPDATE contacts SET name = COALESCE(name, (SELECT s.name FROM contacts s WHERE s.id = ? "
+        "AND s.org_id = ?)), title = COALESCE(title, (SELECT s.title FROM contacts s WHERE "
+        "s.id = ? AND s.org_id = ?)), customer_id = COALESCE(customer_id, (SELECT s.customer_id "
+        "FROM contacts s WHERE s.id = ? AND s.org_id = ?)), updated_at = ? WHERE id = ? AND "
+        "org_id = ?",
+        {source, ctx.org(), source, ctx.org(), source, ctx.org(), ctx.now(), id, ctx.org()});
+    if (!r.ok()) return r.status();
+    r = c.query("DELETE FROM contacts WHERE id = ? AND org_id = ?", {source, ctx.org()});
+    if (!r.ok()) return r.status();
+    BX_ASSIGN_OR_RETURN(std::string survivor, contact_json(c, ctx, id));
+    std::string moved = "{\"source_id\":" + json::quote(source) +
+                        ",\"identities\":" + std::to_string(ids->affected) +
+                        ",\"threads\":" + std::to_string(threads->affected) +
+                        ",\"messages\":" + std::to_string(msgs->affected) + "}";
+    out = survivor;
+    out.pop_back();
+    out += ",\"merged\":" + moved + "}";
+    // The event carries the source as it was, so a consumer can redirect its id.
+    BX_RETURN_IF_ERROR(ctx.event(c, "contact.merged", "contact", id, std::nullopt,
+                                 "{\"contact\":" + survivor + ",\"source\":" + before +
+                                     ",\"moved\":" + moved + "}"));
+    return ctx.audit(c, "contact", id, moved);
+  }));
+  return out;
+}
+
 }  // namespace banxway::services

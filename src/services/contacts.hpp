@@ -11,6 +11,9 @@ Result<std::string> contacts_get(api::Ctx& ctx, json::Value& p);
 Result<std::string> contacts_create(api::Ctx& ctx, json::Value& p);
 Result<std::string> contacts_update(api::Ctx& ctx, json::Value& p);
 Result<std::string> contacts_delete(api::Ctx& ctx, json::Value& p);
+/// Merges contact source_id into id in one transaction: identities, threads and messages move
+/// to id, id's empty fields are filled from the source, the source is deleted; contact.merged.
+Result<std::string> contacts_merge(api::Ctx& ctx, json::Value& p);
 
 /// Region for phone numbers written without a country code: the organization's settings
 /// `default_region` (ISO 3166 alpha-2), else "IN".

@@ -238,4 +238,69 @@ Result<std::string> customers_delete(api::Ctx& ctx, json::Value& p) {
   return "{\"id\":" + json::quote(id) + ",\"deleted\":true}";
 }
 
+Result<std::string> customers_overview(api::Ctx& ctx, json::Value& p) {
+  static const ColSpec kThread[] = {
+      {"id", "id", Col::str},
+      {"subject", "subject", Col::str},
+      {"status", "status", Col::str},
+      {"priority", "priority", Col::str},
+      {"assignee_id", "assignee_id", Col::str},
+      {"contact_id", "contact_id", Col::str},
+      {"last_activity_at", "last_activity_at", Col::str},
+  };
+  static const ColSpec kShipment[] = {
+      {"id", "id", Col::str},           {"mode", "mode", Col::str},
+      {"status", "status", Col::str},   {"origin", "origin", Col::str},
+      {"destination", "destination", Col::str}, {"etd", "etd", Col::str},
+      {"eta", "eta", Col::str},         {"created_at", "created_at", Col::str},
+  };
+  constexpr int kRecent = 5;
+  std::string id = *api::param_str(p, "id");
+  // Plain reads on the reader pool (never the writer: an overview must not queue behind ingest).
+  std::string out;
+  DbReader reader(ctx.db());
+  BX_RETURN_IF_ERROR([&](store::Conn& c) -> Status {
+    BX_ASSIGN_OR_RETURN(std::string customer, customer_json(c, ctx, id));
+    static const std::string open_where =
+        " FROM threads WHERE org_id = ? AND customer_id = ? AND merged_into IS NULL AND "
+        "system_kind IS NULL AND "
+        "status IN ('open','pending','snoozed')";
+    BX_ASSIGN_OR_RETURN(auto open_n, c.query("SELECT COUNT(*)" + open_where, {ctx.org(), id}));
+    BX_ASSIGN_OR_RETURN(auto open_rows,
+                        c.query("SELECT " + select_list(kThread) + open_where +
+                                    " ORDER BY last_activity_at DESC, id DESC LIMIT " +
+                                    std::to_string(kRecent),
+                                {ctx.org(), id}));
+    BX_ASSIGN_OR_RETURN(auto ship_n, c.query("SELECT COUNT(*) FROM shipments WHERE org_id = ? "
+                                             "AND customer_id = ?",
+                                             {ctx.org(), id}));
+    BX_ASSIGN_OR_RETURN(auto ship_rows,
+                        c.query("SELECT " + select_list(kShipment) +
+                                    " FROM shipments WHERE org_id = ? AND customer_id = ? "
+                                    "ORDER BY created_at DESC, id DESC LIMIT " +
+                                    std::to_string(kRecent),
+                                {ctx.org(), id}));
+    BX_ASSIGN_OR_RETURN(auto contacts_n, c.query("SELECT COUNT(*) FROM contacts WHERE "
+                                                 "org_id = ? AND customer_id = ?",
+                                                 {ctx.org(), id}));
+    // Last contact: the newest message to or from the customer (internal notes do not count).
+    BX_ASSIGN_OR_RETURN(
+        auto last,
+        c.query("SELECT MAX(m.created_at) FROM messages m JOIN threads t ON t.id = m.thread_id "
+                "WHERE t.org_id = ? AND t.customer_id = ? AND m.org_id = ? AND "
+                "m.direction <> 'internal'",
+                {ctx.org(), id, ctx.org()}));
+    out = "{\"customer\":" + customer + ",\"open_threads\":{\"count\":" +
+          std::to_string(open_n[0].int64(0)) +
+          ",\"recent\":" + rows_to_json_array(open_rows, kThread, open_rows.size()) +
+          "},\"shipments\":{\"count\":" + std::to_string(ship_n[0].int64(0)) +
+          ",\"recent\":" + rows_to_json_array(ship_rows, kShipment, ship_rows.size()) +
+          "},\"contacts\":{\"count\":" + std::to_string(contacts_n[0].int64(0)) +
+          "},\"last_contact_at\":" +
+          (last[0].is_null(0) ? std::string("null") : json::quote(last[0].text(0))) + "}";
+    return Status();
+  }(reader));
+  return out;
+}
+
 }  // namespace banxway::services

@@ -109,6 +109,8 @@ Result<std::string> search_messages(api::Ctx& ctx, json::Value& p) {
   return rows_to_list(rows, kHit, limit, next);
 }
 
+std::span<const ColSpec> event_columns() { return kEvent; }
+
 Result<std::string> events_list(api::Ctx& ctx, json::Value& p) {
   int64_t after = json::get_int(p, "after").value_or(0);
   if (auto cur = api::param_str(p, "cursor")) {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "services/common.hpp"
+#include "services/notifications.hpp"
 
 namespace banxway::services {
 namespace {
@@ -121,11 +122,11 @@ Status check_thread_refs(store::Conn& c, api::Ctx& ctx, const json::Value& p) {
     const char* field;
     const char* table;
   };
-  for (Ref ref : {Ref{"assignee_id", "users"}, Ref{"customer_id", "customers"},
-                  Ref{"contact_id", "contacts"}}) {
+  for (Ref ref : {Ref{"customer_id", "customers"}, Ref{"contact_id", "contacts"}}) {
     if (auto id = json::get_string(p, ref.field))
       BX_RETURN_IF_ERROR(require_ref(c, ctx, ref.table, *id, ref.field));
   }
+  if (auto id = api::param_str(p, "assignee_id")) BX_RETURN_IF_ERROR(check_assignee(c, ctx, *id));
   return Status();
 }
 
@@ -165,7 +166,8 @@ Result<std::string> threads_list(api::Ctx& ctx, json::Value& p) {
   int limit = api::param_limit(p);
   std::string sql = thread_select();
   // Threads merged into another stay for history but leave the inbox.
-  sql += " WHERE org_id = ? AND merged_into IS NULL";
+  // The system's own threads (notification emails) never show either.
+  sql += " WHERE org_id = ? AND merged_into IS NULL AND system_kind IS NULL";
   std::vector<store::Value> args;
   args.reserve(10);
   args.emplace_back(ctx.org());
@@ -230,8 +232,8 @@ Result<std::string> threads_create(api::Ctx& ctx, json::Value& p) {
     if (!tags.empty()) BX_RETURN_IF_ERROR(set_tags(c, ctx, id, tags));
     BX_ASSIGN_OR_RETURN(out, thread_json(c, ctx, id));
     BX_RETURN_IF_ERROR(ctx.event(c, "thread.created", "thread", id, id, out));
-    if (json::get_string(p, "assignee_id"))
-      BX_RETURN_IF_ERROR(ctx.event(c, "thread.assigned", "thread", id, id, out));
+    if (auto a = api::param_str(p, "assignee_id"))
+      BX_RETURN_IF_ERROR(assignment_effects(c, ctx, id, a, std::nullopt, out));
     return ctx.audit(c, "thread", id);
   }));
   return out;
@@ -287,7 +289,7 @@ Result<std::string> threads_update(api::Ctx& ctx, json::Value& p) {
       std::optional<std::string> na;
       if (a->IsString()) na = a->GetString();
       if (na != old_assignee)
-        BX_RETURN_IF_ERROR(ctx.event(c, "thread.assigned", "thread", id, id, out));
+        BX_RETURN_IF_ERROR(assignment_effects(c, ctx, id, na, old_assignee, out));
     }
     return ctx.audit(c, "thread", id);
   }));
@@ -329,6 +331,9 @@ Result<std::string> messages_create_note(api::Ctx& ctx, json::Value& p) {
     if (!r.ok()) return r.status();
     BX_ASSIGN_OR_RETURN(out, get_by_id(c, ctx, "messages", kMessage, id, "message"));
     BX_RETURN_IF_ERROR(ctx.event(c, "note.created", "message", id, thread_id, out));
+    // The author follows the thread from now on; users named with @name hear about the note.
+    if (author) BX_RETURN_IF_ERROR(add_follower(c, ctx, thread_id, *author).status());
+    BX_RETURN_IF_ERROR(notify_mentions(c, ctx, thread_id, id, text).status());
     return ctx.audit(c, "message", id);
   }));
   return out;

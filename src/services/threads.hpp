@@ -11,6 +11,31 @@ Result<std::string> threads_get(api::Ctx& ctx, json::Value& p);
 Result<std::string> threads_create(api::Ctx& ctx, json::Value& p);
 Result<std::string> threads_update(api::Ctx& ctx, json::Value& p);
 
+// Thread operations beyond create/update (src/services/thread_ops.cpp).
+Result<std::string> threads_assign(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_unassign(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_follow(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_unfollow(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_followers(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_merge(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_split(api::Ctx& ctx, json::Value& p);
+Result<std::string> threads_bulk_update(api::Ctx& ctx, json::Value& p);
+
+/// An assignee must be an active user of the organization: not_found naming assignee_id for
+/// an unknown (or another organization's) user, invalid_argument for a deactivated one.
+Status check_assignee(store::Conn& c, api::Ctx& ctx, const std::string& user_id);
+/// What every change of a thread's assignee does, whichever operation made it (create,
+/// update, assign, unassign), after the row is written: the `thread.assigned` event (the
+/// thread JSON plus previous_assignee_id), the new assignee follows the thread and is notified.
+Status assignment_effects(store::Conn& c, api::Ctx& ctx, const std::string& thread_id,
+                          const std::optional<std::string>& assignee,
+                          const std::optional<std::string>& previous,
+                          const std::string& thread_json);
+/// Makes user_id a follower of the thread (no-op when it is one already). Returns whether the
+/// row is new.
+Result<bool> add_follower(store::Conn& c, api::Ctx& ctx, const std::string& thread_id,
+                          const std::string& user_id);
+
 Result<std::string> messages_list(api::Ctx& ctx, json::Value& p);
 Result<std::string> messages_create_note(api::Ctx& ctx, json::Value& p);
 

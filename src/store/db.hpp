@@ -102,6 +102,19 @@ class Conn {
   virtual Dialect dialect() const = 0;
   /// Run several ;-separated statements without parameters (migrations).
   virtual Status exec_script(std::string_view sql) = 0;
+
+  /// Records that the current transaction appended events for `org_id`; after COMMIT the Db
+  /// tells its commit observer (and, on PostgreSQL, other processes via NOTIFY bx_events).
+  void note_event_org(std::string_view org_id) {
+    for (const auto& o : event_orgs_)
+      if (o == org_id) return;
+    event_orgs_.emplace_back(org_id);
+  }
+  const std::vector<std::string>& event_orgs() const { return event_orgs_; }
+  void clear_event_orgs() { event_orgs_.clear(); }
+
+ private:
+  std::vector<std::string> event_orgs_;
 };
 
 struct DbOptions {
@@ -130,6 +143,44 @@ class Db {
 
   /// Schema version currently applied.
   virtual Result<int> schema_version() = 0;
+
+  /// A dedicated connection that receives notifications (PostgreSQL LISTEN). SQLite has no
+  /// cross-process notifications: listen() is unimplemented there and callers poll instead.
+  struct Notification {
+    std::string channel;
+    std::string payload;
+  };
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    /// Waits up to timeout_ms for notifications (empty: timed out or interrupted). An error
+    /// means the connection is gone: open a new listener, and assume some were missed.
+    virtual Result<std::vector<Notification>> wait(int timeout_ms) = 0;
+    /// Makes a wait() in another thread return early (thread-safe).
+    virtual void interrupt() = 0;
+  };
+  virtual Result<std::unique_ptr<Listener>> listen(const std::vector<std::string>& channels) {
+    (void)channels;
+    return Unavailable("this database has no notifications");
+  }
+  /// Sends a notification to every listener of `channel` (PostgreSQL NOTIFY; 8000 bytes max).
+  virtual Status notify(std::string_view channel, std::string_view payload) {
+    (void)channel;
+    (void)payload;
+    return Unavailable("this database has no notifications");
+  }
+
+  /// Called after a transaction that appended events commits, with the organizations it
+  /// wrote events for (on the committing thread; keep it cheap). Set once, before use.
+  using CommitObserver = std::function<void(const std::vector<std::string>& org_ids)>;
+  void set_commit_observer(CommitObserver fn) { commit_observer_ = std::move(fn); }
+
+ protected:
+  void committed(Conn& c) {
+    if (!c.event_orgs().empty() && commit_observer_) commit_observer_(c.event_orgs());
+    c.clear_event_orgs();
+  }
+  CommitObserver commit_observer_;
 };
 
 /// Open a database by URL: `sqlite:///abs/path`, `sqlite://./rel/path`, `sqlite::memory:`,

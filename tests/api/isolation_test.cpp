@@ -45,6 +45,17 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
   ok("shipments.link_thread", "{\"shipment_id\":\"" + S + "\",\"thread_id\":\"" + T + "\"}");
   std::string SB = str(ok("shipments.create", R"({"mode":"air"})", key_b), "id");
   std::string TB = str(ok("threads.create", R"({"subject":"B's thread"})", key_b), "id");
+  std::string D;  // a document on A's shipment (bytes go through Engine::upload_document)
+  {
+    auto who = engine->authenticate(key_a);
+    ASSERT_TRUE(who.ok());
+    auto d = engine->upload_document(*who, "{\"shipment_id\":\"" + S + "\",\"kind\":\"invoice\","
+                                     "\"filename\":\"a.csv\",\"content_type\":\"text/csv\"}", "ref,amount\n1,2\n");
+    ASSERT_TRUE(d.ok()) << d.status().to_string();
+    Document dd;
+    dd.Parse(d->c_str());
+    D = str(dd, "id");
+  }
   std::set<std::string> a_ids{org_a, U, C, K, T, N, A, KEY, CH, Q, WA, S};
   std::string shipment_before = banxway::json::stringify(ok("shipments.get", "{\"id\":\"" + S + "\"}"));
   std::string before = banxway::json::stringify(ok("threads.get", "{\"id\":\"" + T + "\"}"));
@@ -141,6 +152,133 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
            fails("shipments.unlink_thread", "{\"shipment_id\":\"" + s + "\",\"thread_id\":\"" + t + "\"}",
                  Code::not_found, key_b);
        }},
+      {"shipments.documents_list", nf("shipments.documents_list", "{\"shipment_id\":\"" + S + "\"}")},
+      {"shipments.document_delete", nf("shipments.document_delete", id(D))},
+      // Thread operations: A's thread, A's user or A's message, alone or paired with B's own.
+      {"threads.assign",
+       [&, this] {
+         for (const auto& [t, u] : std::vector<std::pair<std::string, std::string>>{{T, U}, {TB, U}})
+           fails("threads.assign", "{\"id\":\"" + t + "\",\"assignee_id\":\"" + u + "\"}",
+                 Code::not_found, key_b);
+       }},
+      {"threads.unassign", nf("threads.unassign", id(T))},
+      {"threads.follow",
+       [&, this] {
+         for (const auto& t : {T, TB})
+           fails("threads.follow", "{\"id\":\"" + t + "\",\"user_id\":\"" + U + "\"}",
+                 Code::not_found, key_b);
+       }},
+      {"threads.unfollow", nf("threads.unfollow", "{\"id\":\"" + T + "\",\"user_id\":\"" + U + "\"}")},
+      {"threads.followers", nf("threads.followers", id(T))},
+      {"threads.merge",
+       [&, this] {
+         for (const auto& [t, s] : std::vector<std::pair<std::string, std::string>>{{TB, T}, {T, TB}})
+           fails("threads.merge", "{\"id\":\"" + t + "\",\"source_id\":\"" + s + "\"}",
+                 Code::not_found, key_b);
+       }},
+      {"threads.split", nf("threads.split", "{\"message_id\":\"" + N + "\"}")},
+      {"threads.bulk_update",
+       [&, this] {
+         fails("threads.bulk_update", "{\"ids\":[\"" + TB + "\",\"" + T + "\"],\"status\":\"closed\"}",
+               Code::not_found, key_b);
+         EXPECT_EQ(str(ok("threads.get", id(TB), key_b), "status"), "open");  // all or nothing
+       }},
+      // Notifications are a user's own: a user of B sees none of A's and changes none of A's.
+      // (Each case makes its own user of B: B's admin key has no user.)
+      {"notifications.list",
+       [&, this] {
+         std::string ub = str(ok("users.create", R"({"email":"n1@b.example","role":"agent"})", key_b), "id");
+         std::string kb = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + ub + "\"}", key_b), "key");
+         Document d = ok("notifications.list", "{}", kb);
+         EXPECT_EQ(d["items"].Size(), 0u);
+       }},
+      {"notifications.unread_count",
+       [&, this] {
+         std::string ub = str(ok("users.create", R"({"email":"n2@b.example","role":"agent"})", key_b), "id");
+         std::string kb = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + ub + "\"}", key_b), "key");
+         EXPECT_EQ(ok("notifications.unread_count", "{}", kb)["unread_count"].GetInt(), 0);
+       }},
+      {"notifications.mark_read",
+       [&, this] {
+         std::string ub = str(ok("users.create", R"({"email":"n3@b.example","role":"agent"})", key_b), "id");
+         std::string kb = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + ub + "\"}", key_b), "key");
+         std::string nid;  // A's notification (U was assigned T)
+         Document ev = ok("events.list", R"({"after":0,"limit":1000})");
+         for (auto& e : ev["items"].GetArray())
+           if (str(e, "type") == "notification.created") nid = str(e["data"]["notification"], "id");
+         ASSERT_FALSE(nid.empty());
+         fails("notifications.mark_read", "{\"id\":\"" + nid + "\"}", Code::not_found, kb);
+         ok("notifications.mark_read", R"({"all":true})", kb);
+         std::string ka = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + U + "\"}"), "key");
+         EXPECT_EQ(ok("notifications.unread_count", "{}", ka)["unread_count"].GetInt(), 1);
+       }},
+      {"notifications.mark_all_read",
+       [&, this] {
+         std::string ub = str(ok("users.create", R"({"email":"n6@b.example","role":"agent"})", key_b), "id");
+         std::string kb = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + ub + "\"}", key_b), "key");
+         EXPECT_EQ(ok("notifications.mark_all_read", "{}", kb)["marked"].GetInt(), 0);
+         std::string ka = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + U + "\"}"), "key");
+         EXPECT_EQ(ok("notifications.unread_count", "{}", ka)["unread_count"].GetInt(), 1);
+       }},
+      {"notifications.prefs_get",
+       [&, this] {
+         std::string ub = str(ok("users.create", R"({"email":"n4@b.example","role":"agent"})", key_b), "id");
+         std::string kb = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + ub + "\"}", key_b), "key");
+         EXPECT_EQ(ok("notifications.prefs_get", "{}", kb)["items"].Size(), 4u);
+       }},
+      {"notifications.prefs_update",
+       [&, this] {
+         std::string ub = str(ok("users.create", R"({"email":"n5@b.example","role":"agent"})", key_b), "id");
+         std::string kb = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + ub + "\"}", key_b), "key");
+         ok("notifications.prefs_update", R"({"kind":"assigned","email":"always"})", kb);
+         std::string ka = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + U + "\"}"), "key");
+         Document prefs = ok("notifications.prefs_get", "{}", ka);
+         for (auto& k : prefs["items"].GetArray()) EXPECT_EQ(str(k, "email"), "never");
+       }},
+      // People: B's own user for users.me; A's users, contacts and customers are not_found.
+      {"users.me",
+       [&, this] {
+         std::string ub = str(ok("users.create", R"({"email":"me@b.example","role":"agent"})", key_b), "id");
+         std::string kb = str(ok("apikeys.create", "{\"role\":\"agent\",\"user_id\":\"" + ub + "\"}", key_b), "key");
+         EXPECT_EQ(str(ok("users.me", "{}", kb), "id"), ub);
+       }},
+      {"users.invite", clean("users.invite", R"({"email":"ops2@a.example","name":"Ops","role":"agent"})")},
+      {"users.deactivate", nf("users.deactivate", id(U))},
+      {"users.set_role", nf("users.set_role", "{\"id\":\"" + U + "\",\"role\":\"admin\"}")},
+      {"contacts.merge",
+       [&, this] {
+         std::string KB = str(ok("contacts.create", R"({"name":"B's contact"})", key_b), "id");
+         for (const auto& [k, s] : std::vector<std::pair<std::string, std::string>>{{KB, K}, {K, KB}})
+           fails("contacts.merge", "{\"id\":\"" + k + "\",\"source_id\":\"" + s + "\"}", Code::not_found, key_b);
+         EXPECT_EQ(str(ok("contacts.get", id(KB), key_b), "name"), "B's contact");
+       }},
+      {"customers.overview", nf("customers.overview", id(C))},
+      // Analytics: figures A sees for its own records are absent from B's.
+      {"analytics.volume",
+       [&, this] {
+         std::string day = str(ok("messages.list", "{\"thread_id\":\"" + T + "\"}")["items"][0], "created_at").substr(0, 10);
+         std::string range = "{\"from\":\"" + day + "\",\"to\":\"" + day + "\"}";
+         ASSERT_EQ(ok("analytics.volume", range)["by_channel"]["note"].GetInt(), 1);
+         EXPECT_FALSE(ok("analytics.volume", range, key_b)["by_channel"].HasMember("note"));
+       }},
+      {"analytics.response_times",
+       [&, this] {
+         std::string raw = "From: buyer@acme.example\r\nSubject: rate request\r\n"
+                           "Message-ID: <rt1@acme.example>\r\n\r\nrates?\r\n";
+         ok("inbound.email", "{\"raw\":" + banxway::json::quote(raw) + "}");
+         std::string day = str(ok("messages.list", "{\"thread_id\":\"" + T + "\"}")["items"][0], "created_at").substr(0, 10);
+         std::string params = "{\"from\":\"" + day + "\",\"to\":\"" + day + "\",\"by\":\"customer\"}";
+         ASSERT_NE(banxway::json::stringify(ok("analytics.response_times", params)).find(C), std::string::npos);
+         clean("analytics.response_times", params)();
+       }},
+      {"analytics.backlog",
+       [&, this] {
+         int64_t own = 0;
+         for (auto& t : ok("threads.list", R"({"limit":200})", key_b)["items"].GetArray())
+           own += str(t, "status") != "resolved" && str(t, "status") != "closed";
+         EXPECT_EQ(ok("analytics.backlog", "{}", key_b)["total"].GetInt64(), own);
+         EXPECT_GE(ok("analytics.backlog", "{}")["total"].GetInt64(), 1);
+       }},
       {"search.messages", clean("search.messages", R"({"q":"zebracorn"})")},
       {"events.list", clean("events.list", R"({"after":0,"limit":1000})")},
       // A reply naming A's thread through a banxway Message-ID still lands in B's own thread
@@ -175,6 +313,7 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
   EXPECT_EQ(str(ok("channels.get", id(CH)), "name"), "A's mailbox");
   EXPECT_EQ(banxway::json::stringify(ok("shipments.get", id(S))), shipment_before);
   EXPECT_EQ(ok("shipments.lookup", R"({"reference":"MSKU9070323"})")["items"].Size(), 1u);
+  EXPECT_EQ(ok("shipments.documents_list", "{\"shipment_id\":\"" + S + "\"}")["items"].Size(), 1u);
   EXPECT_EQ(str(ok("messages.list", "{\"thread_id\":\"" + T + "\"}")["items"][1], "status"), "queued");
 }
 

@@ -60,6 +60,18 @@ std::string EngineTest::key_with_role(const std::string& role) {
   return d.IsObject() && d.HasMember("key") ? d["key"].GetString() : "";
 }
 
+EngineTest::TestUser EngineTest::make_user(const std::string& email, const std::string& role,
+                                          const std::string& name) {
+  using banxway::json::quote;
+  std::string body = "{\"email\":" + quote(email) + ",\"role\":" + quote(role) +
+                     (name.empty() ? "" : ",\"name\":" + quote(name)) + "}";
+  TestUser u;
+  u.id = str(ok("users.create", body), "id");
+  u.key = str(ok("apikeys.create", "{\"role\":" + quote(role) + ",\"user_id\":" + quote(u.id) + "}"),
+              "key");
+  return u;
+}
+
 std::string str(const banxway::json::Value& v, const char* key) {
   if (!v.IsObject() || !v.HasMember(key) || !v[key].IsString()) return "";
   return v[key].GetString();

@@ -30,6 +30,12 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
                     const std::string& key = "");
   /// A new API key in org A with the given role.
   std::string key_with_role(const std::string& role);
+  /// A new user of org A (role, optional display name) and an API key bound to that user.
+  struct TestUser {
+    std::string id, key;
+  };
+  TestUser make_user(const std::string& email, const std::string& role,
+                     const std::string& name = "");
 
   std::unique_ptr<banxway::Engine> engine;
   std::string url;

@@ -2,6 +2,9 @@
 // `?` placeholders rewritten to $n, a prepared-statement cache per connection, and results
 // normalized to the text SQLite gives for the same data (see store/db.hpp).
 #include <libpq-fe.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -342,6 +345,7 @@ class PgConn final : public Conn {
   PgConn& operator=(const PgConn&) = delete;
 
   Dialect dialect() const override { return Dialect::postgres; }
+  PGconn* raw() { return pg_; }
 
   Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
     auto prepared = prepare(sql);
@@ -510,6 +514,9 @@ class Pool {
  public:
   Pool(std::string url, int size) : url_(std::move(url)), secret_(password_of(url_)), size_(size) {}
 
+  /// A connection outside the pool (a LISTEN connection lives as long as its listener).
+  Result<std::unique_ptr<PgConn>> dedicated() { return connect(url_, secret_); }
+
   /// An idle connection, a new one while under size, or the next one released.
   Result<Lease> acquire() {
     std::unique_lock<std::mutex> lock(mu_);
@@ -569,6 +576,55 @@ Lease::~Lease() {
   if (conn_) pool_->release(std::move(conn_));
 }
 
+
+// ---- notifications ---------------------------------------------------------------------------
+
+/// LISTEN on a connection of its own. wait() polls the socket and an eventfd (interrupt()).
+class PgListener final : public Db::Listener {
+ public:
+  explicit PgListener(std::unique_ptr<PgConn> c) : conn_(std::move(c)), wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~PgListener() override {
+    if (wake_ >= 0) ::close(wake_);
+  }
+
+  Result<std::vector<Db::Notification>> wait(int timeout_ms) override {
+    std::vector<Db::Notification> out;
+    drain(out);
+    if (!out.empty()) return out;
+    PGconn* pg = conn_->raw();
+    pollfd fds[2] = {{PQsocket(pg), POLLIN, 0}, {wake_, POLLIN, 0}};
+    int n = ::poll(fds, 2, timeout_ms);
+    if (n < 0 && errno != EINTR) return Unavailable("LISTEN connection: poll failed");
+    if (fds[1].revents & POLLIN) {
+      uint64_t v;
+      while (::read(wake_, &v, sizeof v) > 0) {
+      }
+    }
+    if (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+      if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK)
+        return Unavailable("LISTEN connection lost: " + one_line(PQerrorMessage(pg)));
+    }
+    drain(out);
+    return out;
+  }
+
+  void interrupt() override {
+    uint64_t one = 1;
+    if (wake_ >= 0) (void)!::write(wake_, &one, sizeof one);
+  }
+
+ private:
+  void drain(std::vector<Db::Notification>& out) {
+    while (PGnotify* n = PQnotifies(conn_->raw())) {
+      out.push_back({n->relname ? n->relname : "", n->extra ? n->extra : ""});
+      PQfreemem(n);
+    }
+  }
+
+  std::unique_ptr<PgConn> conn_;
+  int wake_;
+};
+
 // ---- the database ----------------------------------------------------------------------------
 
 class PgDb final : public Db {
@@ -593,6 +649,24 @@ class PgDb final : public Db {
 
   Status ping() override { return query("SELECT 1", {}).status(); }
 
+  Result<std::unique_ptr<Listener>> listen(const std::vector<std::string>& channels) override {
+    BX_ASSIGN_OR_RETURN(auto c, pool_.dedicated());
+    for (const auto& ch : channels) {
+      // Channel names are identifiers; only banxway's own fixed names come here.
+      for (char x : ch)
+        if (!(std::isalnum(static_cast<unsigned char>(x)) || x == '_'))
+          return InvalidArgument("bad LISTEN channel name: " + ch);
+      BX_RETURN_IF_ERROR(c->exec_script("LISTEN " + ch));
+    }
+    return std::unique_ptr<Listener>(std::make_unique<PgListener>(std::move(c)));
+  }
+
+  Status notify(std::string_view channel, std::string_view payload) override {
+    if (payload.size() > 7999) return InvalidArgument("notification payload over 7999 bytes");
+    BX_ASSIGN_OR_RETURN(Lease c, pool_.acquire());
+    return static_cast<Conn&>(*c).query("SELECT pg_notify(?, ?)", {channel, payload}).status();
+  }
+
   Result<int> schema_version() override {
     auto r = query("SELECT COALESCE(MAX(version),0) FROM schema_migrations", {});
     if (!r.ok()) return r.status();
@@ -604,6 +678,7 @@ class PgDb final : public Db {
   Status attempt_transaction(const std::function<Status(Conn&)>& fn, bool* retry) {
     BX_ASSIGN_OR_RETURN(Lease c, pool_.acquire());
     c->reset_retryable();
+    c->clear_event_orgs();
     Status st = c->exec_script("BEGIN");
     if (!st.ok()) {
       *retry = !c->reusable();  // nothing ran yet: safe to retry on a fresh connection
@@ -619,7 +694,14 @@ class PgDb final : public Db {
     // PostgreSQL turns COMMIT of an aborted transaction into a silent ROLLBACK: if fn ignored a
     // failed statement, report that failure instead of pretending the writes landed.
     if (st.ok() && c->in_failed_transaction()) st = c->last_error();
+    // Other processes on this database learn of new events at commit (LISTEN bx_events); the
+    // payload is the organization, so a listener re-reads only that organization's events.
+    for (size_t i = 0; st.ok() && i < c->event_orgs().size(); ++i)
+      st = static_cast<Conn&>(*c)
+               .query("SELECT pg_notify('bx_events', ?)", {c->event_orgs()[i]})
+               .status();
     if (st.ok()) st = c->exec_script("COMMIT");
+    if (st.ok()) committed(*c);
     if (!st.ok()) {
       if (c->in_transaction()) (void)c->exec_script("ROLLBACK");
       *retry = c->saw_retryable();

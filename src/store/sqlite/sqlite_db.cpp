@@ -210,6 +210,7 @@ class SqliteDb final : public Db {
     std::lock_guard<std::mutex> lock(write_mu_);
     // One writer connection behind a mutex: BEGIN IMMEDIATE only waits on other processes.
     BX_RETURN_IF_ERROR(writer_->exec_script("BEGIN IMMEDIATE"));
+    writer_->clear_event_orgs();
     Status st;
     try {
       st = fn(*writer_);
@@ -221,7 +222,11 @@ class SqliteDb final : public Db {
       return st;
     }
     Status c = writer_->exec_script("COMMIT");
-    if (!c.ok()) (void)writer_->exec_script("ROLLBACK");
+    if (!c.ok()) {
+      (void)writer_->exec_script("ROLLBACK");
+      return c;
+    }
+    committed(*writer_);
     return c;
   }
 
