@@ -48,7 +48,7 @@ PY
 )
 # 500 thread ids from the first pages, for the per-thread requests.
 ids=$(curl -sf -H "Authorization: Bearer $token" "$base/communications/threads?limit=200" \
-  | grep -o '"id":"[0-9a-f-]\{36\}","org_id"' | sed 's/"id":"\([^"]*\)".*/"\1"/' | head -200 | paste -sd,)
+  | grep -o '"id":"[0-9a-f-]\{36\}","subject"' | sed 's/"id":"\([^"]*\)".*/"\1"/' | head -200 | paste -sd,)
 cat >"$dir/mixed.lua" <<LUA
 local ids = {$ids}
 wrk.headers["Authorization"] = "Bearer $token"
@@ -63,7 +63,8 @@ request = function()
     return wrk.format("GET", "/api/v1/communications/threads/" .. id .. "/messages?limit=50")
   elseif k == 2 then
     return wrk.format("POST", "/api/v1/communications/threads/" .. id .. "/notes",
-                      {["Content-Type"] = "application/json"}, '{"text":"bench note"}')
+                      {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $token"},
+                      '{"text":"bench note"}')
   else
     return wrk.format("GET", "/api/v1/notifications?limit=20")
   end

@@ -15,6 +15,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kMaxRoomsPerConnection = 100;
 constexpr size_t kMaxMessageBytes = 4096;
+constexpr uint16_t kCloseCredentialsChanged = 4003;
 
 bool is_uuid(std::string_view s) {
   if (s.size() != 36) return false;
@@ -440,6 +441,21 @@ void Hub::on_events(const std::string& org, const banxway::LiveEvents& batch) {
   OrgState& os = oit->second;
   for (const auto& e : batch) {
     if (e->id <= os.head) continue;  // never twice
+    // A connection's credential was checked once, at connect: when it is revoked, or its
+    // user deactivated or given another role, the connection ends and must authenticate anew.
+    bool user_changed = e->type == "user.deactivated" || e->type == "user.role_changed";
+    bool key_revoked = e->type == "apikey.revoked";
+    if (user_changed || key_revoked) {
+      for (ClientState* st : os.clients) {
+        const banxway::Principal* p = nullptr;
+        auto c = st->client.lock();
+        if (c) p = &c->principal;
+        if (!p) continue;
+        bool hit = user_changed ? p->user_id == e->subject_id
+                                : (p->actor_type == "api_key" && p->actor_id == e->subject_id);
+        if (hit) c->close(kCloseCredentialsChanged, "credentials revoked or changed; reconnect");
+      }
+    }
     EventFrames frames{*e, nullptr, nullptr, {}};
     for (ClientState* st : os.clients) {
       for (auto& [room, sub] : st->rooms) {

@@ -580,3 +580,39 @@ def test_protocol_basics(rt):
         await ws.close(1000, "bye")
         assert ws.close_code == 1000
     run(go())
+
+
+def test_revoked_key_or_deactivated_user_is_disconnected(rt):
+    admin = rt.client()
+    created = admin.post(API + "/apikeys", body={"role": "agent"})
+    assert created.status == 201, created
+    key, key_id = created.data["key"], created.data["id"]
+    user = admin.post(API + "/users", body={"email": "gone-%s@example.test" % uuid.uuid4().hex[:6],
+                                            "role": "agent"}).data
+
+    async def go():
+        ws = await connect(rt, key)
+        await welcome(ws)
+        await subscribe(ws, "org")
+        r = admin.delete(API + "/apikeys/" + key_id)
+        assert r.status == 200, r
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as c:
+            while True:
+                await recv_json(ws, 10)
+        assert c.value.code == 4003
+
+        wu = await connect(rt, jwt_for(user["id"]))
+        await welcome(wu)
+        await subscribe(wu, "org")
+        r = admin.post(API + "/users/" + user["id"] + "/deactivate")
+        assert r.status == 200, r
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as c:
+            while True:
+                await recv_json(wu, 10)
+        assert c.value.code == 4003
+        # And it cannot come back.
+        with pytest.raises(websockets.exceptions.InvalidStatusCode) as e:
+            await connect(rt, jwt_for(user["id"]))
+        assert e.value.status_code == 401
+    run(go())
+    admin.close()
