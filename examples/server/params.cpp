@@ -46,7 +46,9 @@ std::unique_ptr<OpSpec> spec_from(const banxway::OperationInfo& info) {
   spec->name = info.name;
   spec->is_list = info.is_list;
   auto dot = info.name.find('.');
-  spec->is_create = dot != std::string::npos && info.name.compare(dot + 1, 6, "create") == 0;
+  // An invitation creates a user too: 201 like any other create.
+  spec->is_create = dot != std::string::npos && (info.name.compare(dot + 1, 6, "create") == 0 ||
+                                                 info.name.compare(dot + 1, 6, "invite") == 0);
   spec->is_accepted = dot != std::string::npos && info.name.substr(dot + 1) == "send";
   rj::Document d;
   d.Parse(info.params_schema.data(), info.params_schema.size());

@@ -19,7 +19,7 @@ enum class ParamKind : unsigned char { string, integer, number, boolean, array, 
 struct OpSpec {
   std::string name;
   bool is_list = false;
-  bool is_create = false;  // the verb starts with "create": a successful POST answers 201
+  bool is_create = false;  // the verb starts with "create" or "invite": a successful POST answers 201
   bool is_accepted = false;  // the verb is "send": queued for delivery, a POST answers 202
   std::unordered_map<std::string, ParamKind> props;
   std::unordered_map<std::string, ParamKind> item_kinds;  // element kind of array properties
