@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 
 #include "api/schema.hpp"
 #include "services/common.hpp"
@@ -195,7 +197,9 @@ Result<std::string> default_region(api::Ctx& ctx) {
   return std::string("IN");
 }
 
-std::optional<std::string> to_e164(const std::string& raw, const std::string& region) {
+namespace {
+
+std::optional<std::string> parse_e164(const std::string& raw, const std::string& region) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
   const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
@@ -204,6 +208,30 @@ std::optional<std::string> to_e164(const std::string& raw, const std::string& re
   if (!util->IsValidNumber(n)) return std::nullopt;
   std::string out;
   util->Format(n, PhoneNumberUtil::E164, &out);
+  return out;
+}
+
+}  // namespace
+
+// Parsing a number with libphonenumber (regular expressions over its metadata) costs more than
+// the rest of storing a WhatsApp message; the same senders write again and again, so answers
+// are remembered. Bounded: the table is dropped whole when it fills.
+std::optional<std::string> to_e164(const std::string& raw, const std::string& region) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::optional<std::string>> cache;
+  constexpr size_t kMaxEntries = 8192;
+  std::string key = region;
+  key += '\n';
+  key += raw;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  auto out = parse_e164(raw, region);
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() >= kMaxEntries) cache.clear();
+  cache.emplace(std::move(key), out);
   return out;
 }
 
