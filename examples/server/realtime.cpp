@@ -16,6 +16,8 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kMaxRoomsPerConnection = 100;
 constexpr size_t kMaxMessageBytes = 4096;
 constexpr uint16_t kCloseCredentialsChanged = 4003;
+constexpr uint16_t kCloseTooSlow = 4008;
+constexpr size_t kMaxHeldPerRoom = 20000;  // live events held for one room during a replay
 
 bool is_uuid(std::string_view s) {
   if (s.size() != 36) return false;
@@ -461,6 +463,14 @@ void Hub::on_events(const std::string& org, const banxway::LiveEvents& batch) {
       for (auto& [room, sub] : st->rooms) {
         if (e->id <= sub.floor || !room_matches(room, *e)) continue;
         if (!sub.live) {
+          // Held while the replay runs; a replay that cannot keep up with live traffic must
+          // not grow memory without bound either.
+          if (sub.held.size() >= kMaxHeldPerRoom) {
+            if (auto c = st->client.lock())
+              c->close(kCloseTooSlow, "client too slow: replay fell behind live events");
+            sub.held.clear();
+            continue;
+          }
           sub.held.push_back(e);
           continue;
         }
