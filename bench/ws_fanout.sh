@@ -3,7 +3,7 @@
 #   1. CLIENTS WebSocket clients over ORGS organizations (each subscribed to its org room) while
 #      RATE messages/s are ingested over HTTP for DURATION seconds: ingest-to-client latency;
 #   2. IDLE idle connections held open: the server's resident memory before and after.
-# SQLite in a fresh directory (tmpfs under /tmp when it is one), Release build, job workers
+# SQLite in a fresh directory (BANXWAY_BENCH_DIR, default /tmp/banxway-bench-ws), Release build, job workers
 # and mail watching off so only HTTP ingest and the live feed run.
 #
 #   bench/ws_fanout.sh [CLIENTS=1000] [RATE=1000] [DURATION=10] [ORGS=50] [IDLE=10000]
