@@ -127,15 +127,8 @@ int main(int argc, char** argv) {
   std::string url = base_url(cfg.host, server.port());
   if (!bootstrap_if_empty(**engine, url)) return 1;
 
-  // Outbox sends, timers and (with mail watching) the IMAP watchers run beside the HTTP server;
-  // job_workers 0 leaves all of them to another process sharing the database.
-  if (cfg.job_workers > 0) {
-    if (auto st = (*engine)->start(cfg.job_workers); !st.ok()) {
-      spdlog::error("cannot start the job workers: {}", st.to_string());
-      return 1;
-    }
-  }
-  // Live events, presence and typing for /ws (docs/REALTIME.md).
+  // Live events, presence and typing for /ws (docs/REALTIME.md). Started before the job
+  // workers: it installs the presence probe their notification e-mails consult.
   bxserver::Hub hub(**engine);
   if (auto st = hub.start(); !st.ok()) {
     spdlog::error("cannot start the live event feed: {}", st.to_string());
@@ -145,11 +138,20 @@ int main(int argc, char** argv) {
   ws.max_queue = cfg.ws_max_queue;
   ws.idle_timeout_s = cfg.ws_idle_timeout_s;
   server.set_realtime(&hub, engine->get(), ws);
+
+  // Outbox sends, timers and (with mail watching) the IMAP watchers run beside the HTTP server;
+  // job_workers 0 leaves all of them to another process sharing the database.
+  if (cfg.job_workers > 0) {
+    if (auto st = (*engine)->start(cfg.job_workers); !st.ok()) {
+      spdlog::error("cannot start the job workers: {}", st.to_string());
+      return 1;
+    }
+  }
   std::printf("banxway-server listening on %s\n", url.c_str());
   std::fflush(stdout);
   server.run();
-  hub.stop();
   (*engine)->stop();  // a send in progress finishes and is recorded
+  hub.stop();         // after the job workers: they may still ask it who is online
   spdlog::info("banxway-server stopped");
   return 0;
 }
