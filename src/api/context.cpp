@@ -1,5 +1,7 @@
 #include "api/context.hpp"
 
+#include <algorithm>
+
 #include "core/crypto.hpp"
 
 namespace banxway::api {
@@ -25,16 +27,93 @@ bool role_allows(Role r, Permission p) {
   return false;
 }
 
+namespace {
+
+// Event ids come from a sequence; concurrent transactions could commit them out of order and a
+// reader polling "after id N" would skip the late one. On PostgreSQL every transaction that
+// appends events holds its organization's advisory lock, so commit order equals id order
+// (docs/REALTIME.md); SQLite has one writer.
+Status lock_event_order(store::Conn& c, const std::string& org) {
+  if (c.dialect() != store::Dialect::postgres) return Status();
+  return c.query("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", {org}).status();
+}
+
+// "(?, ?, …), (…)" for n rows of k placeholders.
+std::string value_rows(size_t n, size_t k) {
+  std::string row = "(";
+  for (size_t i = 0; i < k; ++i) row += i ? ", ?" : "?";
+  row += ")";
+  std::string out;
+  out.reserve(n * (row.size() + 2));
+  for (size_t i = 0; i < n; ++i) {
+    if (i) out += ", ";
+    out += row;
+  }
+  return out;
+}
+
+}  // namespace
+
+Status Ctx::flush_appends(store::Conn& c) {
+  constexpr size_t kRowsPerStatement = 64;
+  if (!events_.empty()) {
+    BX_RETURN_IF_ERROR(lock_event_order(c, org()));
+    for (size_t at = 0; at < events_.size(); at += kRowsPerStatement) {
+      size_t n = std::min(kRowsPerStatement, events_.size() - at);
+      std::vector<store::Value> args;
+      args.reserve(n * 7);
+      for (size_t i = at; i < at + n; ++i) {
+        const auto& e = events_[i];
+        args.emplace_back(org());
+        args.emplace_back(e.type);
+        args.emplace_back(e.subject_type);
+        args.emplace_back(e.subject_id);
+        args.emplace_back(store::Value(e.thread_id));
+        args.emplace_back(e.data);
+        args.emplace_back(now_);
+      }
+      auto r = c.query("INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, "
+                       "payload, created_at) VALUES " + value_rows(n, 7),
+                       args);
+      if (!r.ok()) return r.status();
+    }
+    c.note_event_org(org());
+    events_.clear();
+  }
+  for (size_t at = 0; at < audits_.size(); at += kRowsPerStatement) {
+    size_t n = std::min(kRowsPerStatement, audits_.size() - at);
+    std::vector<store::Value> args;
+    args.reserve(n * 9);
+    for (size_t i = at; i < at + n; ++i) {
+      const auto& a = audits_[i];
+      args.emplace_back(a.id);
+      args.emplace_back(org());
+      args.emplace_back(who_.actor_type);
+      args.emplace_back(who_.actor_id);
+      args.emplace_back(std::string(op_));
+      args.emplace_back(a.target_type);
+      args.emplace_back(a.target_id);
+      args.emplace_back(a.detail);
+      args.emplace_back(now_);
+    }
+    auto r = c.query("INSERT INTO audit (id, org_id, actor_type, actor_id, op, target_type, "
+                     "target_id, detail, created_at) VALUES " + value_rows(n, 9),
+                     args);
+    if (!r.ok()) return r.status();
+  }
+  audits_.clear();
+  return Status();
+}
+
 Status Ctx::event(store::Conn& c, std::string_view type, std::string_view subject_type,
                   std::string_view subject_id, const std::optional<std::string>& thread_id,
                   std::string_view data_json) {
-  if (c.dialect() == store::Dialect::postgres) {
-    // Event ids come from a sequence; concurrent transactions could commit them out of order
-    // and a reader polling "after id N" would skip the late one. Serializing event writers per
-    // organization keeps commit order equal to id order.
-    auto lock = c.query("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", {org()});
-    if (!lock.ok()) return lock.status();
+  if (defer_) {
+    events_.push_back({std::string(type), std::string(subject_type), std::string(subject_id),
+                       std::string(data_json), thread_id});
+    return Status();
   }
+  BX_RETURN_IF_ERROR(lock_event_order(c, org()));
   auto r = c.query(
       "INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, payload, created_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -45,6 +124,11 @@ Status Ctx::event(store::Conn& c, std::string_view type, std::string_view subjec
 
 Status Ctx::audit(store::Conn& c, std::string_view target_type, std::string_view target_id,
                   std::string_view detail_json) {
+  if (defer_) {
+    audits_.push_back({new_id(), std::string(target_type), std::string(target_id),
+                       std::string(detail_json)});
+    return Status();
+  }
   auto r = c.query(
       "INSERT INTO audit (id, org_id, actor_type, actor_id, op, target_type, target_id, detail, "
       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

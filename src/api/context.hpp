@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,11 +53,31 @@ class Ctx {
   Status audit(store::Conn& c, std::string_view target_type, std::string_view target_id,
                std::string_view detail_json = "{}");
 
+  /// Bulk paths (the webhook drain): while deferring, event() and audit() collect their rows and
+  /// flush_appends() writes them with a few multi-row INSERTs, in the order they were made, before
+  /// the transaction commits. discard_appends() drops what a failed attempt collected.
+  void defer_appends(bool on) { defer_ = on; }
+  Status flush_appends(store::Conn& c);
+  void discard_appends() {
+    events_.clear();
+    audits_.clear();
+  }
+
  private:
   Core& core_;
   const Principal& who_;
   std::string_view op_;
   std::string now_;
+  struct PendingEvent {
+    std::string type, subject_type, subject_id, data;
+    std::optional<std::string> thread_id;
+  };
+  struct PendingAudit {
+    std::string id, target_type, target_id, detail;
+  };
+  bool defer_ = false;
+  std::vector<PendingEvent> events_;
+  std::vector<PendingAudit> audits_;
 };
 
 /// A system principal acting as admin in `org_id` (jobs, watchers, webhooks); `label` is the

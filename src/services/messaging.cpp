@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
@@ -344,6 +345,7 @@ void prepare(api::Core& core, const std::string& org, const MessagingAccount& ac
 
 Status finish_rows(store::Conn& c, api::Ctx& ctx, const std::vector<Stored*>& rows,
                    std::map<std::string, MessagingAccount>& accts, const std::string& region) {
+  std::vector<std::string> done;
   for (Stored* s : rows) {
     if (s->error.empty()) {
       pipeline::MessagingOutcome out;
@@ -362,11 +364,28 @@ Status finish_rows(store::Conn& c, api::Ctx& ctx, const std::vector<Stored*>& ro
         }
       }
     }
-    auto r = c.query("UPDATE webhook_inbox SET status = ?, error = ?, processed_at = ? "
+    if (s->error.empty()) {
+      done.push_back(s->id);
+      continue;
+    }
+    auto r = c.query("UPDATE webhook_inbox SET status = 'failed', error = ?, processed_at = ? "
                      "WHERE id = ? AND org_id = ? AND status = 'pending'",
-                     {s->error.empty() ? "done" : "failed",
-                      s->error.empty() ? store::Value() : store::Value(s->error.substr(0, 2000)),
-                      ctx.now(), s->id, ctx.org()});
+                     {s->error.substr(0, 2000), ctx.now(), s->id, ctx.org()});
+    if (!r.ok()) return r.status();
+  }
+  // The rows that went through are marked done together.
+  constexpr size_t kIdsPerStatement = 200;
+  for (size_t at = 0; at < done.size(); at += kIdsPerStatement) {
+    size_t n = std::min(kIdsPerStatement, done.size() - at);
+    std::string sql = "UPDATE webhook_inbox SET status = 'done', error = NULL, processed_at = ? "
+                      "WHERE org_id = ? AND status = 'pending' AND id IN (";
+    std::vector<store::Value> args{ctx.now(), ctx.org()};
+    for (size_t i = 0; i < n; ++i) {
+      sql += i ? ", ?" : "?";
+      args.emplace_back(done[at + i]);
+    }
+    sql += ")";
+    auto r = c.query(sql, args);
     if (!r.ok()) return r.status();
   }
   return Status();
@@ -424,8 +443,15 @@ runtime::JobResult run_webhook_drain(api::Core& core, const runtime::Job& job) {
     }
     std::vector<Stored*> all;
     for (auto& s : batch) all.push_back(&s);
-    Status st = ctx.db().transaction(
-        [&](store::Conn& c) { return finish_rows(c, ctx, all, accts, region); });
+    // The batch's events and audit rows go in with a few multi-row INSERTs at the end.
+    ctx.defer_appends(true);
+    Status st = ctx.db().transaction([&](store::Conn& c) -> Status {
+      ctx.discard_appends();  // a retried attempt starts clean
+      BX_RETURN_IF_ERROR(finish_rows(c, ctx, all, accts, region));
+      return ctx.flush_appends(c);
+    });
+    ctx.discard_appends();
+    ctx.defer_appends(false);
     if (!st.ok()) {
       // One bad row must not hold up the rest: one transaction per row, failures recorded.
       for (auto& s : batch) {
