@@ -279,6 +279,7 @@ Result<int64_t> Engine::live_watch(std::string_view org_id) {
   if (!is_uuid(org_id)) return InvalidArgument("org_id: not a UUID");
   return impl_->feed->watch(std::string(org_id));
 }
+void Engine::live_unwatch(std::string_view org_id) { impl_->feed->unwatch(std::string(org_id)); }
 Result<LiveEvents> Engine::live_read(std::string_view org_id, int64_t after, int64_t upto,
                                      int limit) {
   if (!is_uuid(org_id)) return InvalidArgument("org_id: not a UUID");

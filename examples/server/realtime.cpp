@@ -169,6 +169,13 @@ void Hub::detach(LiveClient* c) {
     for (const auto& [room, sub] : st->rooms)
       if (room.starts_with("thread:")) viewers_changed_locked(st->org, room.substr(7));
     if (!st->user.empty()) presence_changed_locked(st->org, st->user, before);
+    // The organization's last connection here: stop reading its events (the feed's poll
+    // costs a query per watched organization); a later connection watches it afresh.
+    oit = orgs_.find(st->org);
+    if (oit != orgs_.end() && oit->second.clients.empty()) {
+      orgs_.erase(oit);
+      engine_.live_unwatch(st->org);
+    }
     pub.swap(outbox_);
   }
   for (auto& p : pub) publish(std::move(p));

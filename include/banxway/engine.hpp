@@ -199,6 +199,9 @@ class Engine {
   /// Starts delivery for an organization; returns the id after which delivery begins (events
   /// up to it are in the past: read them with live_read).
   Result<int64_t> live_watch(std::string_view org_id);
+  /// Stops delivery for an organization (its last subscriber left); watching it again starts
+  /// after the head at that time.
+  void live_unwatch(std::string_view org_id);
   /// Events of an organization with after < id <= upto (upto 0: no bound), oldest first.
   Result<LiveEvents> live_read(std::string_view org_id, int64_t after, int64_t upto, int limit);
   /// Sends an ephemeral signal to every engine's on_signal (NOTIFY on PostgreSQL, up to 7999

@@ -120,6 +120,12 @@ Result<int64_t> EventFeed::watch(const std::string& org_id) {
   return it->second;
 }
 
+void EventFeed::unwatch(const std::string& org_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  heads_.erase(org_id);
+  dirty_.erase(org_id);
+}
+
 Result<LiveEvents> EventFeed::read(const std::string& org_id, int64_t after, int64_t upto,
                                    int limit) {
   if (limit < 1) limit = 1;
@@ -185,7 +191,10 @@ void EventFeed::run() {
         for (const auto& [org, head] : heads_) dirty_.insert(org);
         all_dirty_ = false;
       }
-      for (const auto& org : dirty_) work.emplace_back(org, heads_[org]);
+      for (const auto& org : dirty_) {
+        auto it = heads_.find(org);
+        if (it != heads_.end()) work.emplace_back(org, it->second);
+      }
       dirty_.clear();
       signals.swap(signals_);
     }
@@ -204,7 +213,9 @@ void EventFeed::run() {
         head = batch->back()->id;
         {
           std::lock_guard<std::mutex> lock(mu_);
-          heads_[org] = head;
+          auto it = heads_.find(org);
+          if (it == heads_.end()) break;  // unwatched meanwhile: nobody wants these
+          it->second = head;
         }
         if (handler_.on_events) handler_.on_events(org, *batch);
         if (static_cast<int>(batch->size()) < kPage) break;

@@ -37,6 +37,7 @@ class EventFeed {
   Status start(LiveHandler handler);
   void stop();
   Result<int64_t> watch(const std::string& org_id);
+  void unwatch(const std::string& org_id);
   Result<LiveEvents> read(const std::string& org_id, int64_t after, int64_t upto, int limit);
   Status signal(std::string_view payload);
   /// The Db commit observer: organizations whose events just committed here.

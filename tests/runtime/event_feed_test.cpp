@@ -121,6 +121,28 @@ TEST_P(LiveFeedTest, WatchReturnsHeadAndReadPagesThePast) {
   engine->live_stop();
 }
 
+TEST_P(LiveFeedTest, UnwatchedOrganizationsAreNotRead) {
+  Sink sink;
+  ASSERT_TRUE(engine->live_start(sink.handler()).ok());
+  ASSERT_TRUE(engine->live_watch(org_a).ok());
+  engine->live_unwatch(org_a);
+  ok("threads.create", R"({"subject":"nobody watches"})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the 1 s safety poll
+  {
+    std::lock_guard<std::mutex> l(sink.mu);
+    EXPECT_TRUE(sink.ids.empty());
+  }
+  auto all = event_ids(*engine, org_a, 0);
+  auto head = engine->live_watch(org_a);
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(*head, all.back());  // watching again starts at the present
+  ok("threads.create", R"({"subject":"watched again"})");
+  ASSERT_TRUE(sink.wait([&] { return !sink.ids.empty(); }));
+  std::lock_guard<std::mutex> l(sink.mu);
+  EXPECT_GT(sink.ids.front(), *head);
+  engine->live_stop();
+}
+
 TEST_P(LiveFeedTest, SignalsReachTheHandler) {
   Sink sink;
   ASSERT_TRUE(engine->live_start(sink.handler()).ok());
