@@ -31,18 +31,6 @@ class CustomersTest : public bxtest::EngineTest {
     for (auto& e : ev["items"].GetArray()) out.push_back(str(e, "type"));
     return out;
   }
-  // Reads the database directly, for rows no operation shows (domain index, audit).
-  int64_t count(const std::string& sql, std::initializer_list<banxway::store::Value> args) {
-    banxway::store::DbOptions o;
-    o.readers = 1;
-    o.apply_migrations = false;
-    auto db = banxway::store::open(url, o);
-    EXPECT_TRUE(db.ok()) << db.status().to_string();
-    if (!db.ok()) return -1;
-    auto r = (*db)->query(sql, args);
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? r->rows[0].int64(0) : -1;
-  }
 };
 
 TEST_P(CustomersTest, CreateGetUpdateDeleteRoundTrip) {

@@ -48,17 +48,6 @@ class PeopleTest : public bxtest::EngineTest {
     auto ev = event_types();
     return std::find(ev.begin(), ev.end(), type) != ev.end();
   }
-  int64_t count(const std::string& sql, std::initializer_list<banxway::store::Value> args) {
-    banxway::store::DbOptions o;
-    o.readers = 1;
-    o.apply_migrations = false;
-    auto db = banxway::store::open(url, o);
-    EXPECT_TRUE(db.ok()) << db.status().to_string();
-    if (!db.ok()) return -1;
-    auto r = (*db)->query(sql, args);
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? r->rows[0].int64(0) : -1;
-  }
   std::string inbound(const std::string& from, const std::string& subject,
                       const std::string& msgid) {
     std::string raw = "From: " + from + "\r\nTo: desk@a.example\r\nSubject: " + subject +

@@ -119,17 +119,6 @@ class ShipmentsTest : public bxtest::EngineTest {
   std::string make(const std::string& extra = "", const std::string& key = "") {
     return str(ok("shipments.create", "{\"mode\":\"ocean\"" + extra + "}", key), "id");
   }
-  int64_t count(const std::string& sql, const std::vector<banxway::store::Value>& args) {
-    banxway::store::DbOptions o;
-    o.readers = 1;
-    o.apply_migrations = false;
-    auto db = banxway::store::open(url, o);
-    EXPECT_TRUE(db.ok()) << db.status().to_string();
-    if (!db.ok()) return -1;
-    auto r = (*db)->query(sql, args);
-    EXPECT_TRUE(r.ok()) << r.status().to_string();
-    return r.ok() ? r->rows[0].int64(0) : -1;
-  }
   int events_of(const std::string& type) {
     auto ev = ok("events.list", R"({"after":0,"limit":1000})");
     int n = 0;

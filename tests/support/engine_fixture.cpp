@@ -72,6 +72,18 @@ EngineTest::TestUser EngineTest::make_user(const std::string& email, const std::
   return u;
 }
 
+int64_t EngineTest::count(const std::string& sql, const std::vector<banxway::store::Value>& args) {
+  banxway::store::DbOptions o;
+  o.readers = 1;
+  o.apply_migrations = false;
+  auto db = banxway::store::open(url, o);
+  EXPECT_TRUE(db.ok()) << db.status().to_string();
+  if (!db.ok()) return -1;
+  auto r = (*db)->query(sql, args);
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return r.ok() && !r->empty() ? r->rows[0].int64(0) : -1;
+}
+
 std::string str(const banxway::json::Value& v, const char* key) {
   if (!v.IsObject() || !v.HasMember(key) || !v[key].IsString()) return "";
   return v[key].GetString();

@@ -6,9 +6,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "banxway/engine.hpp"
 #include "core/json.hpp"
+#include "store/db.hpp"
 #include "support/backends.hpp"
 
 namespace bxtest {
@@ -30,6 +32,9 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
                     const std::string& key = "");
   /// A new API key in org A with the given role.
   std::string key_with_role(const std::string& role);
+  /// COUNT-style query read straight from the database on a connection of its own (for rows
+  /// no operation shows: audit, indexes, inbox rows); the first column of the first row.
+  int64_t count(const std::string& sql, const std::vector<banxway::store::Value>& args);
   /// A new user of org A (role, optional display name) and an API key bound to that user.
   struct TestUser {
     std::string id, key;
