@@ -464,4 +464,12 @@ Status JobQueue::release_unique_key(store::Db& db, const Job& job) {
   return r.status();
 }
 
+std::optional<std::string> payload_string(const Job& job, const char* key) {
+  json::Document d;
+  if (!json::parse(job.payload_json, &d).ok() || !d.IsObject()) return std::nullopt;
+  auto v = json::get_string(d, key);
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
 }  // namespace banxway::runtime

@@ -46,6 +46,10 @@ struct Job {
   bool last_attempt() const { return attempts >= max_attempts; }
 };
 
+/// A string field of a job's JSON payload; nullopt when the payload is not a JSON object or the
+/// field is missing or not a string.
+std::optional<std::string> payload_string(const Job& job, const char* key);
+
 enum class JobOutcome { done, retry, fail };  // retry: backoff and try again; fail: permanent -> dead
 
 struct JobResult {

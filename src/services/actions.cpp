@@ -25,13 +25,6 @@ Status field_error(const std::string& field, const std::string& what) {
   return InvalidArgument(field + ": " + what, "{\"field\":" + json::quote(field) + "}");
 }
 
-// Stored in the one fixed-width UTC form, so SQLite's text order is time order. The schema
-// already checked the format.
-std::string normalized_time(std::string_view s) {
-  TimePoint t;
-  return parse_time(s, &t) ? format_time(t) : std::string(s);
-}
-
 Result<std::string> action_json(store::Conn& c, api::Ctx& ctx, const std::string& id) {
   return get_by_id(c, ctx, "actions", kAction, id, "action");
 }
@@ -105,17 +98,8 @@ Result<std::string> actions_update(api::Ctx& ctx, json::Value& p) {
       BX_RETURN_IF_ERROR(require_ref(c, ctx, "users", *a, "assignee_id"));
     std::string sets = "updated_at = ?";
     std::vector<store::Value> args{ctx.now()};
-    for (const char* f : {"title", "description", "status", "assignee_id", "due_at"}) {
-      const json::Value* v = json::get(p, f);
-      if (!v) continue;
-      sets += std::string(", ") + f + " = ?";
-      if (v->IsNull())
-        args.emplace_back(store::Value());
-      else if (std::string_view(f) == "due_at")
-        args.emplace_back(normalized_time(v->GetString()));
-      else
-        args.emplace_back(v->GetString());
-    }
+    add_set_fields(sets, args, p, {"title", "description", "status", "assignee_id", "due_at"},
+                   {"due_at"});
     args.emplace_back(id);
     args.emplace_back(ctx.org());
     auto r = c.query("UPDATE actions SET " + sets + " WHERE id = ? AND org_id = ?", args);

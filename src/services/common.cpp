@@ -1,5 +1,7 @@
 #include "services/common.hpp"
 
+#include <algorithm>
+
 namespace banxway::services {
 
 Status require_ref(store::Conn& c, api::Ctx& ctx, std::string_view table, std::string_view id,
@@ -53,6 +55,29 @@ void add_equal_filters(std::string& sql, std::vector<store::Value>& args, const 
       args.emplace_back(*v);
     }
   }
+}
+
+void add_set_fields(std::string& sets, std::vector<store::Value>& args, const json::Value& p,
+                    std::initializer_list<const char*> fields,
+                    std::initializer_list<const char*> time_fields) {
+  for (const char* f : fields) {
+    const json::Value* v = json::get(p, f);
+    if (!v) continue;
+    sets += std::string(", ") + f + " = ?";
+    bool is_time = std::any_of(time_fields.begin(), time_fields.end(),
+                               [&](const char* t) { return std::string_view(t) == f; });
+    if (v->IsNull())
+      args.emplace_back(store::Value());
+    else if (is_time)
+      args.emplace_back(normalized_time(v->GetString()));
+    else
+      args.emplace_back(std::string(v->GetString(), v->GetStringLength()));
+  }
+}
+
+std::string normalized_time(std::string_view s) {
+  TimePoint t;
+  return parse_time(s, &t) ? format_time(t) : std::string(s);
 }
 
 std::string snippet_of(std::string_view text) {

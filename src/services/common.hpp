@@ -32,6 +32,16 @@ std::optional<std::string> next_created_cursor(const store::Rows& rows, int limi
 void add_equal_filters(std::string& sql, std::vector<store::Value>& args, const json::Value& p,
                        std::initializer_list<const char*> fields);
 
+/// Appends ", <field> = ?" to an UPDATE's SET list for each of `fields` present in params
+/// (JSON null sets NULL); those also named in `time_fields` are stored by normalized_time.
+void add_set_fields(std::string& sets, std::vector<store::Value>& args, const json::Value& p,
+                    std::initializer_list<const char*> fields,
+                    std::initializer_list<const char*> time_fields = {});
+
+/// A timestamp in the one fixed-width UTC form, so SQLite's text order is time order (the schema
+/// already checked the format; text that does not parse is kept as given).
+std::string normalized_time(std::string_view s);
+
 /// A message's snippet: the first 200 code points of `text` on one line, runs of whitespace
 /// collapsed to one space.
 std::string snippet_of(std::string_view text);

@@ -302,12 +302,7 @@ Result<std::string> contacts_update(api::Ctx& ctx, json::Value& p) {
       BX_RETURN_IF_ERROR(require_ref(c, ctx, "customers", *customer, "customer_id"));
     std::string sets = "updated_at = ?";
     std::vector<store::Value> args{ctx.now()};
-    for (const char* f : {"name", "title", "customer_id"}) {
-      if (const json::Value* v = json::get(p, f)) {
-        sets += std::string(", ") + f + " = ?";
-        args.emplace_back(v->IsNull() ? store::Value() : store::Value(v->GetString()));
-      }
-    }
+    add_set_fields(sets, args, p, {"name", "title", "customer_id"});
     args.emplace_back(id);
     args.emplace_back(ctx.org());
     auto r = c.query("UPDATE contacts SET " + sets + " WHERE id = ? AND org_id = ?", args);

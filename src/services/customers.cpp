@@ -191,12 +191,7 @@ Result<std::string> customers_update(api::Ctx& ctx, json::Value& p) {
       BX_RETURN_IF_ERROR(require_ref(c, ctx, "users", *manager, "account_manager_id"));
     std::string sets = "updated_at = ?";
     std::vector<store::Value> args{ctx.now()};
-    for (const char* f : {"name", "tier", "account_manager_id", "notes"}) {
-      if (const json::Value* v = json::get(p, f)) {
-        sets += std::string(", ") + f + " = ?";
-        args.emplace_back(v->IsNull() ? store::Value() : store::Value(v->GetString()));
-      }
-    }
+    add_set_fields(sets, args, p, {"name", "tier", "account_manager_id", "notes"});
     if (domains) {
       sets += ", domains = ?";
       args.emplace_back(domains_json(*domains));

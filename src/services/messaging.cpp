@@ -729,10 +729,9 @@ Result<std::string> messaging_send(api::Ctx& ctx, json::Value& p) {
 }
 
 runtime::JobResult run_messaging_send(api::Core& core, const runtime::Job& job) {
-  json::Document payload;
-  if (!json::parse(job.payload_json, &payload).ok() || !payload.IsObject())
-    return JobResult::fail("payload is not a JSON object");
-  std::string id(json::get_string(payload, "message_id").value_or(""));
+  auto mid = runtime::payload_string(job, "message_id");
+  if (!mid) return JobResult::fail("payload has no message_id");
+  std::string id = std::move(*mid);
   Principal sys = api::system_principal(job.org_id, "outbox");
   api::Ctx ctx(core, sys, "outbox.send");
   std::string thread_id, account_id, channel, to, text, meta;
@@ -873,10 +872,9 @@ runtime::JobResult run_messaging_send(api::Core& core, const runtime::Job& job) 
 }
 
 runtime::JobResult run_messaging_poll(api::Core& core, const runtime::Job& job) {
-  json::Document payload;
-  if (!json::parse(job.payload_json, &payload).ok() || !payload.IsObject())
-    return JobResult::fail("payload is not a JSON object");
-  std::string id(json::get_string(payload, "message_id").value_or(""));
+  auto mid = runtime::payload_string(job, "message_id");
+  if (!mid) return JobResult::fail("payload has no message_id");
+  std::string id = std::move(*mid);
   Principal sys = api::system_principal(job.org_id, "outbox");
   api::Ctx ctx(core, sys, "outbox.poll");
   auto row = core.db->query("SELECT status, provider_id, channel_account_id, channel FROM messages "
@@ -1025,10 +1023,9 @@ Result<std::string> calls_start(api::Ctx& ctx, json::Value& p) {
 }
 
 runtime::JobResult run_call_start(api::Core& core, const runtime::Job& job) {
-  json::Document payload;
-  if (!json::parse(job.payload_json, &payload).ok() || !payload.IsObject())
-    return JobResult::fail("payload is not a JSON object");
-  std::string id(json::get_string(payload, "message_id").value_or(""));
+  auto mid = runtime::payload_string(job, "message_id");
+  if (!mid) return JobResult::fail("payload has no message_id");
+  std::string id = std::move(*mid);
   Principal sys = api::system_principal(job.org_id, "outbox");
   auto row = core.db->query("SELECT status, thread_id, channel_account_id, to_addrs, meta FROM "
                             "messages WHERE id = ? AND org_id = ? AND channel = 'voice'",

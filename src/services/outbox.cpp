@@ -444,12 +444,9 @@ Result<std::string> messages_cancel(api::Ctx& ctx, json::Value& p) {
 
 runtime::JobResult run_email_send(api::Core& core, const runtime::Job& job) {
   using runtime::JobResult;
-  json::Document payload;
-  if (!json::parse(job.payload_json, &payload).ok() || !payload.IsObject())
-    return JobResult::fail("payload is not a JSON object");
-  auto mid = json::get_string(payload, "message_id");
+  auto mid = runtime::payload_string(job, "message_id");
   if (!mid) return JobResult::fail("payload has no message_id");
-  std::string id(*mid);
+  std::string id = std::move(*mid);
   Principal sys = api::system_principal(job.org_id, "outbox");
 
   // queued -> sending, and read what the message needs.

@@ -49,11 +49,6 @@ Status field_error(Code code, const std::string& field, const std::string& what)
   return Status(code, field + ": " + what, "{\"field\":" + json::quote(field) + "}");
 }
 
-std::string normalized_time(std::string_view s) {
-  TimePoint t;
-  return parse_time(s, &t) ? format_time(t) : std::string(s);
-}
-
 using Refs = std::vector<std::pair<RefKind, std::string>>;
 
 // The references param: each value normalized and checked for its kind; duplicates dropped.
@@ -286,18 +281,7 @@ Result<std::string> shipments_update(api::Ctx& ctx, json::Value& p) {
     sets += std::string(", ") + f + " = ?";
     args.emplace_back(code);
   }
-  for (const char* f : {"mode", "status", "customer_id", "etd", "eta"}) {
-    const json::Value* v = json::get(p, f);
-    if (!v) continue;
-    sets += std::string(", ") + f + " = ?";
-    std::string_view name(f);
-    if (v->IsNull())
-      args.emplace_back(store::Value());
-    else if (name == "etd" || name == "eta")
-      args.emplace_back(normalized_time(v->GetString()));
-    else
-      args.emplace_back(v->GetString());
-  }
+  add_set_fields(sets, args, p, {"mode", "status", "customer_id", "etd", "eta"}, {"etd", "eta"});
   if (const json::Value* v = json::get(p, "parties")) {
     BX_ASSIGN_OR_RETURN(auto parties, parties_json(*v));
     sets += ", parties = ?";
@@ -349,18 +333,8 @@ Result<std::string> shipments_set_milestone(api::Ctx& ctx, json::Value& p) {
   std::string kind = *api::param_str(p, "kind");
   std::string sets = "updated_at = ?";
   std::vector<store::Value> args{ctx.now()};
-  for (const char* f : {"planned_at", "actual_at", "location", "note"}) {
-    const json::Value* v = json::get(p, f);
-    if (!v) continue;
-    sets += std::string(", ") + f + " = ?";
-    std::string_view name(f);
-    if (v->IsNull())
-      args.emplace_back(store::Value());
-    else if (name == "planned_at" || name == "actual_at")
-      args.emplace_back(normalized_time(v->GetString()));
-    else
-      args.emplace_back(v->GetString());
-  }
+  add_set_fields(sets, args, p, {"planned_at", "actual_at", "location", "note"},
+                 {"planned_at", "actual_at"});
   args.emplace_back(id);
   args.emplace_back(ctx.org());
   args.emplace_back(kind);

@@ -130,11 +130,6 @@ Status check_thread_refs(store::Conn& c, api::Ctx& ctx, const json::Value& p) {
   return Status();
 }
 
-std::string normalized_time(std::string_view s) {
-  TimePoint t;
-  return parse_time(s, &t) ? format_time(t) : std::string(s);
-}
-
 }  // namespace
 
 Result<std::string> thread_json(store::Conn& c, api::Ctx& ctx, const std::string& id) {
