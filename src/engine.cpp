@@ -12,6 +12,8 @@
 #include "services/orgs.hpp"
 #include "services/messaging.hpp"
 #include "services/notifications.hpp"
+#include "services/sla.hpp"
+#include "workflow/runner.hpp"
 #include "services/outbox.hpp"
 #include "services/shipments.hpp"
 
@@ -41,6 +43,7 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 // Workers run handlers against this engine's storage: they must be joined before it goes.
 Engine::~Engine() {
   if (impl_ && impl_->feed) impl_->feed->stop();
+  if (impl_ && impl_->dispatch) impl_->dispatch->stop();
   if (impl_ && impl_->mail) impl_->mail->stop();
   if (impl_ && impl_->jobs) impl_->jobs->stop();
   if (impl_ && impl_->core.db) impl_->core.db->set_commit_observer(nullptr);
@@ -61,8 +64,16 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   impl->auth = std::make_unique<api::Authenticator>(impl->core);
   impl->jobs = std::make_unique<runtime::JobQueue>(impl->core);
   impl->feed = std::make_unique<runtime::EventFeed>(impl->core);
+  impl->dispatch = std::make_unique<runtime::EventDispatcher>(impl->core);
+  impl->core.workflows = std::make_shared<workflow::Cache>();
+  impl->dispatch->add(std::string(workflow::kConsumer), workflow::on_events);
+  impl->dispatch->add(std::string(services::kSlaConsumer), services::sla_on_events);
   impl->core.db->set_commit_observer(
-      [feed = impl->feed.get()](const std::vector<std::string>& orgs) { feed->on_commit(orgs); });
+      [feed = impl->feed.get(), dispatch = impl->dispatch.get()](
+          const std::vector<std::string>& orgs) {
+        feed->on_commit(orgs);
+        dispatch->on_commit(orgs);
+      });
   api::Core* core = &impl->core;
   impl->jobs->register_handler(std::string(services::kEmailSendJob),
                                [core](const runtime::Job& j) {
@@ -83,6 +94,8 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
                                handle(&services::run_transcribe));
   impl->jobs->register_handler(std::string(services::kNotificationEmailJob),
                                handle(&services::run_notification_email));
+  workflow::register_jobs(*impl->jobs, impl->core);
+  services::register_sla_jobs(*impl->jobs, impl->core);
   impl->mail = std::make_unique<runtime::MailWatcher>(
       impl->core, "mail:" + impl->core.ids->next());
   for (const auto& op : api::registry().all()) {
@@ -264,14 +277,21 @@ Result<Principal> Engine::system_principal(std::string_view org_id, std::string_
 
 Status Engine::start(int workers) {
   BX_RETURN_IF_ERROR(impl_->jobs->start(workers));
+  BX_RETURN_IF_ERROR(impl_->dispatch->start());
   if (impl_->core.opts.watch_mail) impl_->mail->start();
   return Status();
 }
 void Engine::stop() {
   impl_->mail->stop();
+  impl_->dispatch->stop();
   impl_->jobs->stop();
 }
-Result<int> Engine::run_pending(int max) { return impl_->jobs->run_pending(max); }
+// Host-stepped: hand new events to their consumers first (they enqueue jobs), then run jobs.
+Result<int> Engine::run_pending(int max) {
+  BX_ASSIGN_OR_RETURN(int events, impl_->dispatch->run_pending());
+  BX_ASSIGN_OR_RETURN(int jobs, impl_->jobs->run_pending(max));
+  return events + jobs;
+}
 
 Status Engine::live_start(LiveHandler handler) { return impl_->feed->start(std::move(handler)); }
 void Engine::live_stop() { impl_->feed->stop(); }

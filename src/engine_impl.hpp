@@ -8,6 +8,7 @@
 #include "api/auth.hpp"
 #include "api/context.hpp"
 #include "banxway/engine.hpp"
+#include "runtime/event_dispatch.hpp"
 #include "runtime/event_feed.hpp"
 #include "runtime/jobs.hpp"
 #include "runtime/mail_sync.hpp"
@@ -22,6 +23,7 @@ struct Engine::Impl {
   std::unique_ptr<runtime::JobQueue> jobs;
   std::unique_ptr<runtime::MailWatcher> mail;  // IMAP watchers, started with the workers
   std::unique_ptr<runtime::EventFeed> feed;    // live events (Engine::live_*)
+  std::unique_ptr<runtime::EventDispatcher> dispatch;  // event consumers (workflows, SLA, webhooks)
 };
 
 }  // namespace banxway

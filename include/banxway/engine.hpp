@@ -29,6 +29,9 @@ struct Principal {
   Role role = Role::viewer;
   std::string actor_type;  // "user", "api_key" or "system"
   std::string actor_id;    // user id, api key id, or a host-chosen label ("cli")
+  /// How deep in a chain of workflow reactions this call is: 0 for people, keys and the host;
+  /// a workflow acting on event at depth d acts at d + 1 (docs/WORKFLOWS.md, "Loop guard").
+  int chain_depth = 0;
 };
 
 struct EngineOptions {
@@ -60,6 +63,19 @@ struct EngineOptions {
   /// Engine::start also starts a watcher per active email account with IMAP settings (IDLE
   /// or polling, docs/EMAIL.md). Off: mail is fetched only by the channels.sync operation.
   bool watch_mail = true;
+  /// Outgoing webhooks (docs/WEBHOOKS.md): let subscription URLs name private, loopback,
+  /// link-local or metadata addresses (refused at save time when literal, and at connect time
+  /// after DNS otherwise). Only for on-premises receivers and tests.
+  bool webhooks_allow_private_network = false;
+  /// Outgoing webhooks: accept http:// subscription URLs (https only otherwise).
+  bool webhooks_allow_http = false;
+  /// Workflows (docs/WORKFLOWS.md): a change made by a workflow step may trigger other
+  /// workflows, whose changes may trigger more; a chain deeper than this stops, and the run
+  /// that would have gone deeper is recorded as skipped with the reason.
+  int workflow_max_chain_depth = 5;
+  /// Workflow webhook steps may call private, loopback or link-local addresses (tests,
+  /// on-premises receivers). Off: such targets fail the step.
+  bool workflow_webhooks_allow_private_network = false;
   /// Test seams; defaults are the system clock and UUIDv7 ids.
   std::shared_ptr<Clock> clock;
   std::shared_ptr<IdSource> ids;
@@ -218,10 +234,12 @@ class Engine {
   /// A system principal acting as admin in an organization (trusted host use).
   Result<Principal> system_principal(std::string_view org_id, std::string_view label = "system");
 
-  /// Durable jobs (timers, outbox sends, ...) and, with watch_mail, the IMAP watchers. Either start a pool of background workers
-  /// (stop() joins them; the destructor stops them too) or step the queue from the host's own
-  /// loop with run_pending, which runs up to `max` due jobs on the calling thread and returns
-  /// how many ran. See docs/RUNTIME.md.
+  /// Durable jobs (timers, outbox sends, ...), the event consumers (workflows, SLA clocks,
+  /// outgoing webhooks) and, with watch_mail, the IMAP watchers. Either start a pool of
+  /// background workers (stop() joins them; the destructor stops them too) or step from the
+  /// host's own loop with run_pending, which first hands new events to their consumers, then
+  /// runs up to `max` due jobs on the calling thread, and returns how many events and jobs it
+  /// handled (0: nothing to do right now). See docs/RUNTIME.md.
   Status start(int workers);
   void stop();
   Result<int> run_pending(int max = 100);

@@ -61,7 +61,8 @@ Status Ctx::flush_appends(store::Conn& c) {
     for (size_t at = 0; at < events_.size(); at += kRowsPerStatement) {
       size_t n = std::min(kRowsPerStatement, events_.size() - at);
       std::vector<store::Value> args;
-      args.reserve(n * 7);
+      args.reserve(n * 9);
+      const std::string actor = actor_label();
       for (size_t i = at; i < at + n; ++i) {
         const auto& e = events_[i];
         args.emplace_back(org());
@@ -71,9 +72,11 @@ Status Ctx::flush_appends(store::Conn& c) {
         args.emplace_back(store::Value(e.thread_id));
         args.emplace_back(e.data);
         args.emplace_back(now_);
+        args.emplace_back(actor);
+        args.emplace_back(static_cast<int64_t>(who_.chain_depth));
       }
       auto r = c.query("INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, "
-                       "payload, created_at) VALUES " + value_rows(n, 7),
+                       "payload, created_at, actor, depth) VALUES " + value_rows(n, 9),
                        args);
       if (!r.ok()) return r.status();
     }
@@ -115,9 +118,10 @@ Status Ctx::event(store::Conn& c, std::string_view type, std::string_view subjec
   }
   BX_RETURN_IF_ERROR(lock_event_order(c, org()));
   auto r = c.query(
-      "INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, payload, created_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?)",
-      {org(), type, subject_type, subject_id, store::Value(thread_id), data_json, now_});
+      "INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, payload, created_at, "
+      "actor, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {org(), type, subject_type, subject_id, store::Value(thread_id), data_json, now_,
+       actor_label(), static_cast<int64_t>(who_.chain_depth)});
   if (r.ok()) c.note_event_org(org());
   return r.status();
 }

@@ -15,6 +15,10 @@
 #include "store/blob_store.hpp"
 #include "store/db.hpp"
 
+namespace banxway::workflow {
+class Cache;
+}
+
 namespace banxway::api {
 
 enum class Permission { read, write, remove, users_admin };
@@ -30,6 +34,8 @@ struct Core {
   /// Whether a user has a live connection right now (set by the host through
   /// Engine::set_presence_probe; null means nobody is known to be online).
   std::function<bool(const std::string& org_id, const std::string& user_id)> user_online;
+  /// Compiled workflows (workflow/runner.hpp), created with the engine.
+  std::shared_ptr<workflow::Cache> workflows;
 };
 
 class Ctx {
@@ -44,6 +50,8 @@ class Ctx {
   std::string new_id() { return core_.ids->next(); }
   std::string_view op() const { return op_; }
   Core& core() { return core_; }
+  /// "<actor_type>:<actor_id>", as events record who caused them.
+  std::string actor_label() const { return who_.actor_type + ":" + who_.actor_id; }
 
   /// Appends an event row (inside the caller's transaction). data_json is the event's payload.
   Status event(store::Conn& c, std::string_view type, std::string_view subject_type,

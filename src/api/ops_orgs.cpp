@@ -3,6 +3,7 @@
 #include "api/registry.hpp"
 #include "services/common.hpp"
 #include "services/orgs.hpp"
+#include "sched/zone.hpp"
 
 namespace banxway {
 namespace services {
@@ -65,6 +66,52 @@ void register_org_ops(Registry& r) {
         R"({"type":"object","properties":{}})", [](Ctx& ctx, json::Value&) -> Result<std::string> {
           services::DbReader c(ctx.db());
           return services::get_org(c, ctx.org());
+        });
+  r.add("orgs.update",
+        "Rename the organization or change its settings: time_zone (IANA; schedules and business "
+        "calendars without their own zone use it), default_region (ISO 3166 alpha-2, for phone "
+        "numbers without a country code)",
+        Permission::users_admin,
+        R"({"type":"object","properties":{
+            "name":{"type":"string","minLength":1,"maxLength":200},
+            "time_zone":{"type":"string","minLength":1,"maxLength":64},
+            "default_region":{"type":"string","pattern":"^[A-Za-z]{2}$"}}})",
+        [](Ctx& ctx, json::Value& p) -> Result<std::string> {
+          if (auto z = json::get_string(p, "time_zone")) {
+            auto zone = sched::find_zone(*z);
+            if (!zone.ok()) return InvalidArgument("time_zone: " + zone.status().message());
+          }
+          std::string out;
+          BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
+            BX_ASSIGN_OR_RETURN(auto cur, c.query("SELECT settings FROM organizations WHERE id = ?",
+                                                  {ctx.org()}));
+            if (cur.empty()) return NotFound("organization " + ctx.org() + " not found");
+            json::Document settings;
+            if (!json::parse(cur[0].text(0), &settings).ok() || !settings.IsObject())
+              settings.SetObject();
+            auto& a = settings.GetAllocator();
+            for (const char* k : {"time_zone", "default_region"}) {
+              auto v = json::get_string(p, k);
+              if (!v) continue;
+              std::string val(*v);
+              if (std::string_view(k) == "default_region")
+                for (auto& ch : val) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+              settings.RemoveMember(k);
+              settings.AddMember(json::Value(k, a), json::Value(val.c_str(), a), a);
+            }
+            std::string name_sql = json::get_string(p, "name") ? ", name = ?" : "";
+            std::vector<store::Value> args{json::stringify(settings), ctx.now()};
+            if (auto n = json::get_string(p, "name")) args.emplace_back(std::string(*n));
+            args.emplace_back(ctx.org());
+            BX_RETURN_IF_ERROR(c.query("UPDATE organizations SET settings = ?, updated_at = ?" +
+                                           name_sql + " WHERE id = ?",
+                                       args)
+                                   .status());
+            BX_ASSIGN_OR_RETURN(out, services::get_org(c, ctx.org()));
+            BX_RETURN_IF_ERROR(ctx.event(c, "org.updated", "org", ctx.org(), std::nullopt, out));
+            return ctx.audit(c, "org", ctx.org());
+          }));
+          return out;
         });
 }
 

@@ -47,6 +47,9 @@ const Registry& registry() {
     register_shipment_ops(reg);
     register_notification_ops(reg);
     register_analytics_ops(reg);
+    register_webhook_ops(reg);
+    register_workflow_ops(reg);
+    register_sla_ops(reg);
     return reg;
   }();
   return r;

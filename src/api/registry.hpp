@@ -56,6 +56,9 @@ void register_channel_ops(Registry& r);
 void register_shipment_ops(Registry& r);
 void register_notification_ops(Registry& r);
 void register_analytics_ops(Registry& r);
+void register_webhook_ops(Registry& r);
+void register_workflow_ops(Registry& r);
+void register_sla_ops(Registry& r);
 
 /// Schema fragments shared by operations.
 namespace schema {

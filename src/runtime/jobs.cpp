@@ -139,7 +139,10 @@ Result<std::string> JobQueue::enqueue(store::Conn& c, api::Ctx& ctx, const JobSp
          ctx.now()});
     if (!ins.ok()) return ins.status();
     if (!ins->empty()) {
-      wake_queues(&ctx.core());
+      // Workers are woken once the job is visible: a wake before COMMIT would find nothing on
+      // PostgreSQL and leave the job to the next recheck.
+      api::Core* core = &ctx.core();
+      c.after_commit(core, [core] { wake_queues(core); });
       return ins->rows[0].str(0);
     }
     if (spec.unique_key.empty()) return Internal("job insert conflicted without a unique key");
@@ -157,9 +160,11 @@ Result<std::string> JobQueue::enqueue(store::Conn& c, api::Ctx& ctx, const JobSp
 
 // ---- handlers ---------------------------------------------------------------------------------
 
-void JobQueue::register_handler(std::string kind, JobHandler h) {
+void JobQueue::register_handler(std::string kind, JobHandler h, bool group_commit) {
   {
     std::lock_guard<std::mutex> lock(handlers_mu_);
+    if (group_commit) grouped_.insert(kind);
+    else grouped_.erase(kind);
     handlers_[std::move(kind)] = std::move(h);
   }
   notify();  // jobs of this kind may already be waiting
@@ -202,8 +207,6 @@ Result<std::vector<Job>> JobQueue::claim(int max, std::string_view worker) {
   const std::string now_s = format_time(now);
   const std::string lease_s = format_time(now + opts_.lease);
   const std::string owner = instance_ + "/" + std::string(worker);
-  const std::string due =
-      " AND ((status = 'pending' AND run_at <= ?) OR (status = 'running' AND lease_until <= ?))";
   const std::string kinds_in = "kind IN (" + placeholders(ks.size()) + ")";
   // Qualified on PostgreSQL, where `due` brings a second `id` into scope.
   const std::string returning =
@@ -217,22 +220,45 @@ Result<std::vector<Job>> JobQueue::claim(int max, std::string_view worker) {
     // SKIP LOCKED: concurrent claimers (threads, server instances) each lock different rows and
     // never wait on one another. A row another claimer committed meanwhile is re-checked
     // against the WHERE clause after locking, so a job is never claimed twice while leased.
-    sql = "WITH due AS (SELECT id FROM jobs WHERE " + kinds_in + due +
-          " ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED) "
+    //
+    // Due pending jobs and expired leases are two range scans on jobs_due (status, run_at),
+    // read in run_at order and stopped at the limit. Not one OR, and the kind compared as an
+    // expression: either let the planner prefer jobs_kind_status (the /metrics index) and sort
+    // every pending job of the handled kinds — 3.5 ms per claim with 10,000 timers pending.
+    const std::string kinds_expr = "(kind || '') IN (" + placeholders(ks.size()) + ")";
+    sql = "WITH p AS (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= ? AND " +
+          kinds_expr + " ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED), "
+          "r AS (SELECT id FROM jobs WHERE status = 'running' AND lease_until <= ? AND " +
+          kinds_expr + " ORDER BY lease_until, id LIMIT ? FOR UPDATE SKIP LOCKED), "
+          "due AS (SELECT id FROM p UNION ALL SELECT id FROM r LIMIT ?) "
           "UPDATE jobs SET status = 'running', lease_until = ?, locked_by = ?, "
           "attempts = jobs.attempts + 1, updated_at = ? FROM due WHERE jobs.id = due.id" +
           returning;
+    params.emplace_back(now_s);
     for (const auto& k : ks) params.emplace_back(k);
-    params.insert(params.end(), {now_s, now_s, max, lease_s, owner, now_s});
+    params.emplace_back(max);
+    params.emplace_back(now_s);
+    for (const auto& k : ks) params.emplace_back(k);
+    params.emplace_back(max);
+    params.emplace_back(max);
+    params.insert(params.end(), {lease_s, owner, now_s});
   } else {
     // SQLite has one writer: the select and update run inside the write transaction, so no
     // other claimer can see the rows in between.
+    // The same two range scans as on PostgreSQL.
     sql = "UPDATE jobs SET status = 'running', lease_until = ?, locked_by = ?, "
-          "attempts = attempts + 1, updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE " +
-          kinds_in + due + " ORDER BY run_at, id LIMIT ?)" + returning;
-    params.insert(params.end(), {lease_s, owner, now_s});
+          "attempts = attempts + 1, updated_at = ? WHERE id IN (SELECT id FROM (SELECT id FROM "
+          "jobs WHERE status = 'pending' AND run_at <= ? AND " + kinds_in +
+          " ORDER BY run_at, id LIMIT ?) UNION ALL SELECT id FROM (SELECT id FROM jobs WHERE "
+          "status = 'running' AND lease_until <= ? AND " + kinds_in +
+          " ORDER BY lease_until, id LIMIT ?) LIMIT ?)" + returning;
+    params.insert(params.end(), {lease_s, owner, now_s, now_s});
     for (const auto& k : ks) params.emplace_back(k);
-    params.insert(params.end(), {now_s, now_s, max});
+    params.emplace_back(max);
+    params.emplace_back(now_s);
+    for (const auto& k : ks) params.emplace_back(k);
+    params.emplace_back(max);
+    params.emplace_back(max);
   }
   Status st = core_.db->transaction([&](store::Conn& c) -> Status {
     jobs.clear();  // the backend may run this function again after a conflict
@@ -353,6 +379,33 @@ Result<int> JobQueue::run_batch(int max, std::string_view worker,
       return claimed.status();
     }
     std::vector<Job>& jobs = *claimed;
+    // Group-commit kinds first, all in one transaction (see register_handler).
+    std::vector<Job> grouped;
+    {
+      std::lock_guard<std::mutex> lock(handlers_mu_);
+      for (auto it = jobs.begin(); it != jobs.end();) {
+        if (grouped_.count(it->kind) && it->attempts <= it->max_attempts) {
+          grouped.push_back(std::move(*it));
+          it = jobs.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    if (!grouped.empty()) {
+      Status st = core_.db->transaction([&](store::Conn&) -> Status {
+        for (const Job& job : grouped) {
+          JobResult r = invoke(job);
+          Status fs = finish(job, r);
+          if (!fs.ok())
+            spdlog::warn("jobs: outcome of {} ({}) not recorded: {}", job.id, job.kind, fs.message());
+        }
+        return Status();
+      });
+      // A failed commit loses the outcomes: those jobs run again after their lease.
+      if (!st.ok()) spdlog::warn("jobs: group of {} jobs not committed: {}", grouped.size(), st.message());
+      ran += static_cast<int>(grouped.size());
+    }
     for (size_t i = 0; i < jobs.size(); ++i) {
       const Job& job = jobs[i];
       if (stopping && stopping->load()) {
@@ -376,7 +429,7 @@ Result<int> JobQueue::run_batch(int max, std::string_view worker,
       // (at-least-once), which handlers must tolerate anyway.
       if (!st.ok()) spdlog::warn("jobs: outcome of {} ({}) not recorded: {}", job.id, job.kind, st.message());
     }
-    if (static_cast<int>(jobs.size()) < want) break;  // nothing more is due
+    if (static_cast<int>(jobs.size() + grouped.size()) < want) break;  // nothing more is due
   }
   return ran;
 }

@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -91,7 +92,13 @@ class JobQueue {
 
   /// Handlers may be registered at any time; a queue only ever claims kinds it has a handler
   /// for, so instances with different handler sets can share one database.
-  void register_handler(std::string kind, JobHandler h);
+  ///
+  /// group_commit: jobs of this kind claimed together run in ONE transaction (each handler's
+  /// own transactions join it as savepoints, and each outcome is recorded inside it), so a
+  /// burst of small jobs — timers falling due in the same second — costs one commit per claim
+  /// instead of two per job. Only for handlers that never block (no network): they hold the
+  /// write transaction while they run.
+  void register_handler(std::string kind, JobHandler h, bool group_commit = false);
 
   /// Host-stepped mode: claims up to `max` due jobs (pending with run_at <= now, or running with
   /// an expired lease), runs their handlers on this thread, records outcomes; returns how many
@@ -141,6 +148,7 @@ class JobQueue {
 
   mutable std::mutex handlers_mu_;
   std::map<std::string, JobHandler, std::less<>> handlers_;
+  std::set<std::string, std::less<>> grouped_;  // kinds registered with group_commit
 
   std::mutex rng_mu_;
   uint64_t rng_state_;

@@ -49,14 +49,20 @@ Result<std::string> actions_get(api::Ctx& ctx, json::Value& p) {
 }
 
 Result<std::string> actions_create(api::Ctx& ctx, json::Value& p) {
-  std::string id = ctx.new_id();
-  std::optional<std::string> due;
-  if (auto d = json::get_string(p, "due_at")) due = normalized_time(*d);
-  std::optional<std::string> thread_id = api::param_str(p, "thread_id");
-  auto message_id = api::param_str(p, "message_id");
-  auto assignee = api::param_str(p, "assignee_id");
   std::string out;
-  BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
+  BX_RETURN_IF_ERROR(ctx.db().transaction(
+      [&](store::Conn& c) -> Status { return action_create_in(c, ctx, p, &out); }));
+  return out;
+}
+
+Status action_create_in(store::Conn& c, api::Ctx& ctx, const json::Value& p, std::string* out_json) {
+    std::string id = ctx.new_id();
+    std::optional<std::string> due;
+    if (auto d = json::get_string(p, "due_at")) due = normalized_time(*d);
+    std::optional<std::string> thread_id = api::param_str(p, "thread_id");
+    auto message_id = api::param_str(p, "message_id");
+    auto assignee = api::param_str(p, "assignee_id");
+    std::string& out = *out_json;
     if (thread_id) BX_RETURN_IF_ERROR(require_ref(c, ctx, "threads", *thread_id, "thread_id"));
     if (message_id) {
       BX_RETURN_IF_ERROR(require_ref(c, ctx, "messages", *message_id, "message_id"));
@@ -81,8 +87,6 @@ Result<std::string> actions_create(api::Ctx& ctx, json::Value& p) {
     BX_ASSIGN_OR_RETURN(out, action_json(c, ctx, id));
     BX_RETURN_IF_ERROR(ctx.event(c, "action.created", "action", id, thread_id, out));
     return ctx.audit(c, "action", id);
-  }));
-  return out;
 }
 
 Result<std::string> actions_update(api::Ctx& ctx, json::Value& p) {

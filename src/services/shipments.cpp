@@ -213,6 +213,10 @@ Result<std::string> items_json(store::Conn& c, api::Ctx& ctx, const store::Rows&
 
 }  // namespace
 
+Result<std::string> shipment_record(store::Conn& c, api::Ctx& ctx, const std::string& id) {
+  return shipment_json(c, ctx, id);
+}
+
 Result<std::string> shipments_list(api::Ctx& ctx, json::Value& p) {
   int limit = api::param_limit(p);
   static const std::string base =
@@ -379,7 +383,14 @@ Result<std::string> shipments_link_thread(api::Ctx& ctx, json::Value& p) {
   std::string id = *api::param_str(p, "shipment_id");
   std::string thread = *api::param_str(p, "thread_id");
   std::string out;
-  BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
+  BX_RETURN_IF_ERROR(ctx.db().transaction(
+      [&](store::Conn& c) -> Status { return shipment_link_in(c, ctx, id, thread, &out); }));
+  return out;
+}
+
+Status shipment_link_in(store::Conn& c, api::Ctx& ctx, const std::string& id,
+                        const std::string& thread, std::string* out_json) {
+    std::string& out = *out_json;
     BX_RETURN_IF_ERROR(require_ref(c, ctx, "shipments", id, "shipment_id"));
     BX_RETURN_IF_ERROR(require_ref(c, ctx, "threads", thread, "thread_id"));
     BX_ASSIGN_OR_RETURN(auto cur, c.query("SELECT created_at FROM thread_shipments WHERE org_id = "
@@ -398,8 +409,6 @@ Result<std::string> shipments_link_thread(api::Ctx& ctx, json::Value& p) {
     out = link_json(id, thread, ",\"created_at\":" + json::quote(ctx.now()) + ",\"linked\":true");
     BX_RETURN_IF_ERROR(ctx.event(c, "thread.shipment_linked", "shipment", id, thread, out));
     return ctx.audit(c, "shipment", id, "{\"thread_id\":" + json::quote(thread) + "}");
-  }));
-  return out;
 }
 
 Result<std::string> shipments_unlink_thread(api::Ctx& ctx, json::Value& p) {

@@ -14,6 +14,11 @@ Result<std::string> shipments_update(api::Ctx& ctx, json::Value& p);
 Result<std::string> shipments_lookup(api::Ctx& ctx, json::Value& p);
 Result<std::string> shipments_set_milestone(api::Ctx& ctx, json::Value& p);
 Result<std::string> shipments_link_thread(api::Ctx& ctx, json::Value& p);
+/// A shipment's JSON as shipments.get returns it (inside the caller's transaction).
+Result<std::string> shipment_record(store::Conn& c, api::Ctx& ctx, const std::string& id);
+/// shipments.link_thread inside the caller's transaction (workflow steps).
+Status shipment_link_in(store::Conn& c, api::Ctx& ctx, const std::string& shipment_id,
+                        const std::string& thread_id, std::string* out);
 Result<std::string> shipments_unlink_thread(api::Ctx& ctx, json::Value& p);
 
 // Documents (shipment_documents.cpp). Upload and download carry bytes, so they are Engine

@@ -5,6 +5,7 @@
 
 #include "services/common.hpp"
 #include "services/notifications.hpp"
+#include "services/sla.hpp"
 
 namespace banxway::services {
 namespace {
@@ -196,12 +197,28 @@ Result<std::string> threads_list(api::Ctx& ctx, json::Value& p) {
     const auto& last = rows[limit - 1];
     next = api::encode_cursor({last.text(kThreadActivityCol), last.text(0)});
   }
-  return rows_to_list(rows, kThread, limit, next);
+  // Each thread with its "sla" object (services/sla.hpp).
+  size_t n = std::min(rows.size(), static_cast<size_t>(limit));
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < n; ++i) ids.push_back(rows[i].str(0));
+  DbReader reader(ctx.db());
+  BX_ASSIGN_OR_RETURN(auto sla, thread_sla_json(reader, ctx.org(), ids));
+  std::string items = "[";
+  for (size_t i = 0; i < n; ++i) {
+    std::string j = row_to_json(rows[i], kThread);
+    j.pop_back();  // '}'
+    items += (i ? "," : "") + j + ",\"sla\":" + sla[ids[i]] + "}";
+  }
+  return api::list_result(items + "]", next);
 }
 
 Result<std::string> threads_get(api::Ctx& ctx, json::Value& p) {
   DbReader c(ctx.db());
-  return thread_json(c, ctx, *api::param_str(p, "id"));
+  std::string id = *api::param_str(p, "id");
+  BX_ASSIGN_OR_RETURN(std::string j, thread_json(c, ctx, id));
+  BX_ASSIGN_OR_RETURN(auto sla, thread_sla_json(c, ctx.org(), {id}));
+  j.pop_back();  // '}'
+  return j + ",\"sla\":" + sla[id] + "}";
 }
 
 Result<std::string> threads_create(api::Ctx& ctx, json::Value& p) {
@@ -234,11 +251,11 @@ Result<std::string> threads_create(api::Ctx& ctx, json::Value& p) {
   return out;
 }
 
-Result<std::string> threads_update(api::Ctx& ctx, json::Value& p) {
-  std::string id = *api::param_str(p, "id");
-  std::string out;
-  BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
-    auto cur = c.query("SELECT status, assignee_id FROM threads WHERE id = ? AND org_id = ?",
+Status thread_update_in(store::Conn& c, api::Ctx& ctx, const json::Value& p, std::string* out_json) {
+    const std::string id = *api::param_str(p, "id");
+    std::string& out = *out_json;
+    auto cur = c.query("SELECT status, assignee_id, priority, subject, customer_id, contact_id, "
+                       "tags FROM threads WHERE id = ? AND org_id = ?",
                        {id, ctx.org()});
     if (!cur.ok()) return cur.status();
     if (cur->empty()) return NotFound("thread " + id + " not found");
@@ -277,9 +294,36 @@ Result<std::string> threads_update(api::Ctx& ctx, json::Value& p) {
     if (!r.ok()) return r.status();
     if (json::get(p, "tags")) BX_RETURN_IF_ERROR(set_tags(c, ctx, id, normalize_tags(json::get(p, "tags"))));
     BX_ASSIGN_OR_RETURN(out, thread_json(c, ctx, id));
-    BX_RETURN_IF_ERROR(ctx.event(c, "thread.updated", "thread", id, id, out));
+    // The event says what changed, from what to what (workflow conditions changed_from/_to).
+    std::string changes;
+    {
+      json::Document now_doc;
+      if (!json::parse(out, &now_doc).ok() || !now_doc.IsObject()) return Internal("thread json");
+      const char* cols[] = {"status", "assignee_id", "priority", "subject", "customer_id",
+                            "contact_id", "tags"};
+      for (size_t i = 0; i < 7; ++i) {
+        const json::Value* nv = json::get(now_doc, cols[i]);
+        std::string now_text = nv ? (nv->IsString() ? std::string(nv->GetString()) : json::stringify(*nv)) : "";
+        const bool was_null = cur->rows[0].is_null(i);
+        std::string old_text = cur->rows[0].str(i);
+        if (i == 6) {  // tags: compare as compact JSON (PostgreSQL's jsonb text has blanks)
+          json::Document od;
+          if (json::parse(old_text, &od).ok()) old_text = json::stringify(od);
+        }
+        const bool now_null = !nv || nv->IsNull();
+        if (was_null == now_null && old_text == now_text) continue;
+        std::string from = was_null ? "null" : (i == 6 ? old_text : json::quote(old_text));
+        std::string to = nv ? json::stringify(*nv) : "null";
+        changes += std::string(changes.empty() ? "" : ",") + json::quote(cols[i]) +
+                   ":{\"from\":" + from + ",\"to\":" + to + "}";
+      }
+    }
+    std::string data = out;
+    if (!changes.empty() && data.size() > 1 && data.back() == '}')
+      data = data.substr(0, data.size() - 1) + ",\"changes\":{" + changes + "}}";
+    BX_RETURN_IF_ERROR(ctx.event(c, "thread.updated", "thread", id, id, data));
     if (new_status && *new_status != old_status)
-      BX_RETURN_IF_ERROR(ctx.event(c, "thread.status_changed", "thread", id, id, out));
+      BX_RETURN_IF_ERROR(ctx.event(c, "thread.status_changed", "thread", id, id, data));
     if (const json::Value* a = json::get(p, "assignee_id")) {
       std::optional<std::string> na;
       if (a->IsString()) na = a->GetString();
@@ -287,7 +331,12 @@ Result<std::string> threads_update(api::Ctx& ctx, json::Value& p) {
         BX_RETURN_IF_ERROR(assignment_effects(c, ctx, id, na, old_assignee, out));
     }
     return ctx.audit(c, "thread", id);
-  }));
+}
+
+Result<std::string> threads_update(api::Ctx& ctx, json::Value& p) {
+  std::string out;
+  BX_RETURN_IF_ERROR(ctx.db().transaction(
+      [&](store::Conn& c) -> Status { return thread_update_in(c, ctx, p, &out); }));
   return out;
 }
 
@@ -309,10 +358,18 @@ Result<std::string> messages_list(api::Ctx& ctx, json::Value& p) {
 Result<std::string> messages_create_note(api::Ctx& ctx, json::Value& p) {
   std::string thread_id = *api::param_str(p, "thread_id");
   std::string text = *api::param_str(p, "text");
-  std::string id = ctx.new_id();
-  std::string snippet = snippet_of(text);
   std::string out;
   BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
+    return note_create_in(c, ctx, thread_id, text, &out);
+  }));
+  return out;
+}
+
+Status note_create_in(store::Conn& c, api::Ctx& ctx, const std::string& thread_id,
+                      const std::string& text, std::string* out_json) {
+    std::string id = ctx.new_id();
+    std::string snippet = snippet_of(text);
+    std::string& out = *out_json;
     BX_RETURN_IF_ERROR(require_ref(c, ctx, "threads", thread_id, "thread_id"));
     std::optional<std::string> author;
     if (!ctx.who().user_id.empty()) author = ctx.who().user_id;
@@ -330,8 +387,6 @@ Result<std::string> messages_create_note(api::Ctx& ctx, json::Value& p) {
     if (author) BX_RETURN_IF_ERROR(add_follower(c, ctx, thread_id, *author).status());
     BX_RETURN_IF_ERROR(notify_mentions(c, ctx, thread_id, id, text).status());
     return ctx.audit(c, "message", id);
-  }));
-  return out;
 }
 
 }  // namespace banxway::services

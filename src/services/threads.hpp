@@ -41,6 +41,11 @@ Result<std::string> messages_create_note(api::Ctx& ctx, json::Value& p);
 
 /// A thread's JSON by id inside a transaction (or via DbReader).
 Result<std::string> thread_json(store::Conn& c, api::Ctx& ctx, const std::string& id);
+/// threads.update / messages.create_note inside the caller's transaction (workflow steps): the
+/// same checks, events and audit row; *out gets the thread or note JSON.
+Status thread_update_in(store::Conn& c, api::Ctx& ctx, const json::Value& p, std::string* out);
+Status note_create_in(store::Conn& c, api::Ctx& ctx, const std::string& thread_id,
+                      const std::string& text, std::string* out);
 /// A message's JSON by id.
 Result<std::string> message_json(store::Conn& c, api::Ctx& ctx, const std::string& id);
 

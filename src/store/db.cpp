@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "store/db.hpp"
 
 #include <charconv>
@@ -94,6 +95,50 @@ Result<int> migrate(Db& db) {
   });
   if (!st.ok()) return st;
   return version;
+}
+
+namespace {
+// The transactions this thread is inside, innermost last: (database, connection, depth).
+struct OpenTx {
+  const Db* db;
+  Conn* conn;
+  int depth;
+};
+thread_local std::vector<OpenTx> t_open;
+}  // namespace
+
+Conn* Db::current_transaction() const {
+  for (auto it = t_open.rbegin(); it != t_open.rend(); ++it)
+    if (it->db == this) return it->conn;
+  return nullptr;
+}
+
+Status Db::run_marked(Conn& c, const std::function<Status(Conn&)>& fn) {
+  t_open.push_back({this, &c, 0});
+  struct Pop {
+    ~Pop() { t_open.pop_back(); }
+  } pop;
+  return fn(c);
+}
+
+Status Db::run_nested(Conn& c, const std::function<Status(Conn&)>& fn) {
+  int depth = 1;
+  for (const auto& o : t_open)
+    if (o.db == this) depth = std::max(depth, o.depth + 1);
+  const std::string name = "bx_sp" + std::to_string(depth);
+  BX_RETURN_IF_ERROR(c.exec_script("SAVEPOINT " + name));
+  t_open.push_back({this, &c, depth});
+  Status st;
+  try {
+    st = fn(c);
+  } catch (const std::exception& e) {
+    st = Internal(std::string("exception in transaction: ") + e.what());
+  }
+  t_open.pop_back();
+  if (st.ok()) return c.exec_script("RELEASE SAVEPOINT " + name);
+  (void)c.exec_script("ROLLBACK TO SAVEPOINT " + name);
+  (void)c.exec_script("RELEASE SAVEPOINT " + name);
+  return st;
 }
 
 }  // namespace banxway::store

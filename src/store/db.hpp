@@ -111,10 +111,25 @@ class Conn {
     event_orgs_.emplace_back(org_id);
   }
   const std::vector<std::string>& event_orgs() const { return event_orgs_; }
-  void clear_event_orgs() { event_orgs_.clear(); }
+  /// Forgets what the previous transaction noted (called at BEGIN).
+  void clear_event_orgs() {
+    event_orgs_.clear();
+    after_commit_.clear();
+  }
+  /// Runs fn once the current transaction has committed (never if it rolls back): wake-ups
+  /// of other threads that must see this transaction's rows. Key: one hook per key.
+  void after_commit(const void* key, std::function<void()> fn) {
+    for (const auto& [k, f] : after_commit_)
+      if (k == key) return;
+    after_commit_.emplace_back(key, std::move(fn));
+  }
+  std::vector<std::pair<const void*, std::function<void()>>> take_after_commit() {
+    return std::move(after_commit_);
+  }
 
  private:
   std::vector<std::string> event_orgs_;
+  std::vector<std::pair<const void*, std::function<void()>>> after_commit_;
 };
 
 struct DbOptions {
@@ -136,6 +151,10 @@ class Db {
 
   /// Run fn inside one write transaction. fn's non-OK status (or an exception) rolls back.
   /// Transient conflicts (SQLITE_BUSY, PostgreSQL serialization failures) are retried.
+  /// Called again on a thread that is already inside a transaction of this Db, it joins that
+  /// transaction as a savepoint (a failure rolls back the inner part only), and query() on
+  /// that thread reads through the transaction's connection: so an operation can run inside
+  /// another's transaction (workflow steps), and reads see the transaction's own writes.
   virtual Status transaction(const std::function<Status(Conn&)>& fn) = 0;
 
   /// Cheap liveness check (used by /health).
@@ -176,9 +195,18 @@ class Db {
   void set_commit_observer(CommitObserver fn) { commit_observer_ = std::move(fn); }
 
  protected:
+  /// The transaction this thread is running on this Db, if any.
+  Conn* current_transaction() const;
+  /// Marks fn's extent as this thread's transaction on this Db (see transaction()).
+  Status run_marked(Conn& c, const std::function<Status(Conn&)>& fn);
+  /// Runs fn as a savepoint inside the current transaction c.
+  Status run_nested(Conn& c, const std::function<Status(Conn&)>& fn);
+
   void committed(Conn& c) {
     if (!c.event_orgs().empty() && commit_observer_) commit_observer_(c.event_orgs());
+    auto hooks = c.take_after_commit();
     c.clear_event_orgs();
+    for (auto& [k, fn] : hooks) fn();
   }
   CommitObserver commit_observer_;
 };

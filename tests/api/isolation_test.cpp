@@ -56,7 +56,23 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
     dd.Parse(d->c_str());
     D = str(dd, "id");
   }
-  std::set<std::string> a_ids{org_a, U, C, K, T, N, A, KEY, CH, Q, WA, S};
+  // A's webhook subscription, and a delivery of it (webhooks.test queues one).
+  std::string W = str(ok("webhooks.create", R"({"url":"https://hooks.a.example/in","event_types":["*"]})"), "id");
+  std::string WD = str(ok("webhooks.test", "{\"id\":\"" + W + "\"}"), "id");
+  std::set<std::string> a_ids{org_a, U, C, K, T, N, A, KEY, CH, Q, WA, S, W, WD};
+  // SLA configuration (tests/api/sla_test.cpp has the behaviour).
+  std::string CAL = str(ok("business_calendars.create", R"({"name":"A's desk","time_zone":"Asia/Kolkata",
+      "hours":{"mon":[["09:00","18:00"]]}})"), "id");
+  std::string POL = str(ok("sla_policies.create", "{\"name\":\"A's policy\",\"first_response\":\"PT1H\","
+                                                  "\"calendar_id\":\"" + CAL + "\"}"), "id");
+  std::string RULE = str(ok("sla_milestone_rules.create", R"({"name":"A's rule","trigger":"eta_changed",
+      "offset":"PT2H","met_by":"reply"})"), "id");
+  a_ids.insert({CAL, POL, RULE});
+  // Workflows and a run (tests/workflow/workflow_test.cpp has the behaviour).
+  std::string WF = str(ok("workflows.create", R"({"name":"A's rule","trigger":{"manual":true},
+      "steps":[{"action":"add_tag","value":"a"}]})"), "id");
+  std::string RUN = str(ok("workflows.run", "{\"id\":\"" + WF + "\",\"thread_id\":\"" + T + "\"}"), "id");
+  a_ids.insert({WF, RUN});
   std::string shipment_before = banxway::json::stringify(ok("shipments.get", "{\"id\":\"" + S + "\"}"));
   std::string before = banxway::json::stringify(ok("threads.get", "{\"id\":\"" + T + "\"}"));
 
@@ -81,6 +97,7 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
 
   std::map<std::string, std::function<void()>> cases = {
       {"orgs.get", clean("orgs.get", "{}")},
+      {"orgs.update", clean("orgs.update", R"({"time_zone":"Asia/Kolkata"})")},
       {"users.list", clean("users.list", "{}")},
       {"users.get", nf("users.get", id(U))},
       {"users.create", clean("users.create", R"({"email":"ops@a.example","role":"agent"})")},
@@ -125,6 +142,24 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
                                        banxway::json::quote(WA_TOKEN) + ",\"body\":\"{}\"}",
                Code::unauthenticated, key_b);
        }},
+      {"workflows.list", clean("workflows.list", "{}")},
+      {"workflows.get", nf("workflows.get", id(WF))},
+      {"workflows.create", clean("workflows.create", R"({"name":"B's","trigger":{"manual":true},"steps":[{"action":"stop"}]})")},
+      {"workflows.update", nf("workflows.update", "{\"id\":\"" + WF + "\",\"enabled\":false}")},
+      {"workflows.delete", nf("workflows.delete", id(WF))},
+      {"workflows.versions", nf("workflows.versions", id(WF))},
+      {"workflows.test",
+       [&, this] {
+         fails("workflows.test", "{\"id\":\"" + WF + "\",\"thread_id\":\"" + T + "\"}", Code::not_found, key_b);
+         fails("workflows.test", R"({"definition":{"name":"x","trigger":{"manual":true},"steps":[{"action":"stop"}]},"thread_id":")" + T + "\"}",
+               Code::not_found, key_b);
+       }},
+      {"workflows.run", nf("workflows.run", "{\"id\":\"" + WF + "\",\"thread_id\":\"" + T + "\"}")},
+      {"workflows.runs", nf("workflows.runs", id(WF))},
+      {"threads.runs", nf("threads.runs", "{\"thread_id\":\"" + T + "\"}")},
+      {"workflow_runs.get", nf("workflow_runs.get", id(RUN))},
+      {"workflow_runs.cancel", nf("workflow_runs.cancel", id(RUN))},
+      {"workflow_runs.retry", nf("workflow_runs.retry", id(RUN))},
       {"shipments.list", clean("shipments.list", "{\"customer_id\":\"" + C + "\"}")},
       {"shipments.get", nf("shipments.get", id(S))},
       {"shipments.create", nf("shipments.create", "{\"mode\":\"ocean\",\"customer_id\":\"" + C + "\"}")},
@@ -154,6 +189,20 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
        }},
       {"shipments.documents_list", nf("shipments.documents_list", "{\"shipment_id\":\"" + S + "\"}")},
       {"shipments.document_delete", nf("shipments.document_delete", id(D))},
+      {"webhooks.create", clean("webhooks.create", R"({"url":"https://hooks.b.example/in","event_types":["*"]})")},
+      {"webhooks.list", clean("webhooks.list", "{}")},
+      {"webhooks.get", nf("webhooks.get", id(W))},
+      {"webhooks.update", nf("webhooks.update", "{\"id\":\"" + W + "\",\"url\":\"https://hooks.b.example/stolen\"}")},
+      {"webhooks.delete", nf("webhooks.delete", id(W))},
+      {"webhooks.rotate_secret", nf("webhooks.rotate_secret", id(W))},
+      {"webhooks.test", nf("webhooks.test", id(W))},
+      {"webhooks.deliveries",
+       [&, this] {
+         fails("webhooks.deliveries", "{\"subscription_id\":\"" + W + "\"}", Code::not_found, key_b);
+         clean("webhooks.deliveries", "{}")();
+       }},
+      {"webhooks.delivery_get", nf("webhooks.delivery_get", id(WD))},
+      {"webhooks.redeliver", nf("webhooks.redeliver", id(WD))},
       // Thread operations: A's thread, A's user or A's message, alone or paired with B's own.
       {"threads.assign",
        [&, this] {
@@ -281,6 +330,25 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
        }},
       {"search.messages", clean("search.messages", R"({"q":"zebracorn"})")},
       {"events.list", clean("events.list", R"({"after":0,"limit":1000})")},
+      {"business_calendars.list", clean("business_calendars.list", "{}")},
+      {"business_calendars.get", nf("business_calendars.get", id(CAL))},
+      {"business_calendars.create", clean("business_calendars.create", R"({"name":"A's desk",
+          "time_zone":"UTC","hours":{"tue":[["08:00","16:00"]]}})")},
+      {"business_calendars.update", nf("business_calendars.update", "{\"id\":\"" + CAL + "\",\"name\":\"Stolen\"}")},
+      {"business_calendars.delete", nf("business_calendars.delete", id(CAL))},
+      {"sla_policies.list", clean("sla_policies.list", "{}")},
+      {"sla_policies.get", nf("sla_policies.get", id(POL))},
+      {"sla_policies.create", nf("sla_policies.create", "{\"name\":\"B\",\"first_response\":\"PT1H\","
+                                                        "\"calendar_id\":\"" + CAL + "\"}")},
+      {"sla_policies.update", nf("sla_policies.update", "{\"id\":\"" + POL + "\",\"name\":\"Stolen\"}")},
+      {"sla_policies.delete", nf("sla_policies.delete", id(POL))},
+      {"sla_milestone_rules.list", clean("sla_milestone_rules.list", "{}")},
+      {"sla_milestone_rules.get", nf("sla_milestone_rules.get", id(RULE))},
+      {"sla_milestone_rules.create", nf("sla_milestone_rules.create", "{\"name\":\"B\",\"trigger\":\"eta_changed\","
+                                                                      "\"offset\":\"PT1H\",\"met_by\":\"reply\",\"calendar_id\":\"" + CAL + "\"}")},
+      {"sla_milestone_rules.update", nf("sla_milestone_rules.update", "{\"id\":\"" + RULE + "\",\"offset\":\"PT9H\"}")},
+      {"sla_milestone_rules.delete", nf("sla_milestone_rules.delete", id(RULE))},
+      {"analytics.sla", clean("analytics.sla", R"({"from":"2020-01-01T00:00:00Z","to":"2021-12-31T00:00:00Z"})")},
       // A reply naming A's thread through a banxway Message-ID still lands in B's own thread
       // (the result echoes the reply's own In-Reply-To header, so compare the thread only).
       {"inbound.email",
@@ -314,6 +382,11 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
   EXPECT_EQ(banxway::json::stringify(ok("shipments.get", id(S))), shipment_before);
   EXPECT_EQ(ok("shipments.lookup", R"({"reference":"MSKU9070323"})")["items"].Size(), 1u);
   EXPECT_EQ(ok("shipments.documents_list", "{\"shipment_id\":\"" + S + "\"}")["items"].Size(), 1u);
+  EXPECT_EQ(str(ok("webhooks.get", id(W)), "url"), "https://hooks.a.example/in");
+  EXPECT_EQ(str(ok("business_calendars.get", id(CAL)), "name"), "A's desk");
+  EXPECT_EQ(str(ok("sla_policies.get", id(POL)), "name"), "A's policy");
+  EXPECT_EQ(str(ok("sla_milestone_rules.get", id(RULE)), "offset"), "PT2H");
+  EXPECT_EQ(str(ok("webhooks.delivery_get", id(WD)), "status"), "pending");
   EXPECT_EQ(str(ok("messages.list", "{\"thread_id\":\"" + T + "\"}")["items"][1], "status"), "queued");
 }
 

@@ -10,6 +10,7 @@ void EngineTest::SetUp() {
   banxway::EngineOptions o;
   o.database_url = url;
   o.jwt_secret = "test-secret-with-at-least-32-characters!";
+  configure(o);
   auto e = banxway::Engine::open(o);
   ASSERT_TRUE(e.ok()) << e.status().to_string();
   engine = std::move(e).value();

@@ -19,6 +19,8 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override;
   void TearDown() override;
+  /// Lets a suite adjust the engine's options (a FakeClock, limits) before SetUp opens it.
+  virtual void configure(banxway::EngineOptions& o) { (void)o; }
 
   /// Calls op with params as `who` (key A by default). Returns the status; on success the
   /// parsed data is in `out` when given.

@@ -634,11 +634,13 @@ class PgDb final : public Db {
   Dialect dialect() const override { return Dialect::postgres; }
 
   Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
+    if (Conn* open = current_transaction()) return open->query(sql, params);
     BX_ASSIGN_OR_RETURN(Lease c, pool_.acquire());
     return c->query(sql, params);
   }
 
   Status transaction(const std::function<Status(Conn&)>& fn) override {
+    if (Conn* open = current_transaction()) return run_nested(*open, fn);
     for (int attempt = 1;; ++attempt) {
       bool retry = false;
       Status st = attempt_transaction(fn, &retry);
@@ -685,7 +687,7 @@ class PgDb final : public Db {
       return st;
     }
     try {
-      st = fn(*c);
+      st = run_marked(*c, fn);
     } catch (const std::exception& e) {
       st = Internal(std::string("exception in transaction: ") + e.what());
     } catch (...) {

@@ -195,6 +195,7 @@ class SqliteDb final : public Db {
   }
 
   Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
+    if (Conn* open = current_transaction()) return open->query(sql, params);
     if (memory_) {
       // An in-memory database lives in one connection: share the writer.
       std::lock_guard<std::mutex> lock(write_mu_);
@@ -207,13 +208,14 @@ class SqliteDb final : public Db {
   }
 
   Status transaction(const std::function<Status(Conn&)>& fn) override {
+    if (Conn* open = current_transaction()) return run_nested(*open, fn);
     std::lock_guard<std::mutex> lock(write_mu_);
     // One writer connection behind a mutex: BEGIN IMMEDIATE only waits on other processes.
     BX_RETURN_IF_ERROR(writer_->exec_script("BEGIN IMMEDIATE"));
     writer_->clear_event_orgs();
     Status st;
     try {
-      st = fn(*writer_);
+      st = run_marked(*writer_, fn);
     } catch (const std::exception& e) {
       st = Internal(std::string("exception in transaction: ") + e.what());
     }
