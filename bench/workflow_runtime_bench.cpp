@@ -66,24 +66,41 @@ int64_t scalar(Engine& e, const std::string& sql, std::initializer_list<store::V
   return r->rows[0].int64(0);
 }
 
+// An engine on `url` with one organization; `who` acts in it as a system principal.
+struct Bench {
+  std::unique_ptr<Engine> engine;
+  std::string org;
+  Principal who;
+};
+
+Bench open_bench(const std::string& url, std::shared_ptr<Clock> clock) {
+  EngineOptions o;
+  o.database_url = url;
+  o.clock = std::move(clock);
+  o.watch_mail = false;
+  auto opened = Engine::open(o);
+  MUST(opened);
+  Bench b;
+  b.engine = std::move(opened).value();
+  auto boot = b.engine->bootstrap("Bench");
+  MUST(boot);
+  json::Document od;
+  MUST(json::parse(boot->org_json, &od));
+  b.org = od["id"].GetString();
+  auto who = b.engine->system_principal(b.org, "bench");
+  MUST(who);
+  b.who = *who;
+  return b;
+}
+
 int timers(const std::string& url, int runs, int workers) {
   TimePoint t0;
   parse_time("2026-03-10T09:00:00Z", &t0);
   auto clock = std::make_shared<FakeClock>(t0);
-  EngineOptions o;
-  o.database_url = url;
-  o.clock = clock;
-  o.watch_mail = false;
-  auto opened = Engine::open(o);
-  MUST(opened);
-  auto engine = std::move(opened).value();
-  auto boot = engine->bootstrap("Bench");
-  MUST(boot);
-  json::Document od;
-  MUST(json::parse(boot->org_json, &od));
-  std::string org = od["id"].GetString();
-  auto who = engine->system_principal(org, "bench");
-  MUST(who);
+  Bench b = open_bench(url, clock);
+  auto& engine = b.engine;
+  const std::string& org = b.org;
+  const Principal* who = &b.who;
   auto wf = engine->call("workflows.create",
                          R"({"name":"remind","trigger":{"manual":true},"steps":[
                              {"action":"wait","for":"PT60S"},
@@ -143,19 +160,10 @@ int timers(const std::string& url, int runs, int workers) {
 }
 
 int latency(const std::string& url, int messages, int workers) {
-  EngineOptions o;
-  o.database_url = url;
-  o.watch_mail = false;
-  auto opened = Engine::open(o);
-  MUST(opened);
-  auto engine = std::move(opened).value();
-  auto boot = engine->bootstrap("Bench");
-  MUST(boot);
-  json::Document od;
-  MUST(json::parse(boot->org_json, &od));
-  std::string org = od["id"].GetString();
-  auto who = engine->system_principal(org, "bench");
-  MUST(who);
+  Bench b = open_bench(url, std::make_shared<SystemClock>());
+  auto& engine = b.engine;
+  const std::string& org = b.org;
+  const Principal* who = &b.who;
   MUST(engine->call("workflows.create",
                     R"({"name":"prioritize","trigger":{"event":"message.received"},
                         "conditions":{"field":"message.direction","op":"eq","value":"inbound"},

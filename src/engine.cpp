@@ -13,6 +13,7 @@
 #include "services/messaging.hpp"
 #include "services/notifications.hpp"
 #include "services/sla.hpp"
+#include "services/webhooks.hpp"
 #include "workflow/runner.hpp"
 #include "services/outbox.hpp"
 #include "services/shipments.hpp"
@@ -68,6 +69,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   impl->core.workflows = std::make_shared<workflow::Cache>();
   impl->dispatch->add(std::string(workflow::kConsumer), workflow::on_events);
   impl->dispatch->add(std::string(services::kSlaConsumer), services::sla_on_events);
+  impl->dispatch->add("webhooks", services::webhooks_on_events);
   impl->core.db->set_commit_observer(
       [feed = impl->feed.get(), dispatch = impl->dispatch.get()](
           const std::vector<std::string>& orgs) {
@@ -96,6 +98,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
                                handle(&services::run_notification_email));
   workflow::register_jobs(*impl->jobs, impl->core);
   services::register_sla_jobs(*impl->jobs, impl->core);
+  services::register_webhook_jobs(*impl->jobs, impl->core);
   impl->mail = std::make_unique<runtime::MailWatcher>(
       impl->core, "mail:" + impl->core.ids->next());
   for (const auto& op : api::registry().all()) {

@@ -97,6 +97,8 @@ void print_help() {
       "  --shutdown-grace S    seconds in-flight requests get after SIGTERM (default 10)\n"
       "  --cors-origins LIST   comma-separated origins or * (CORS_ORIGINS)\n"
       "  --no-access-log       do not log one line per request\n"
+      "  --allow-private-targets  outgoing webhooks and workflow webhook steps may call\n"
+      "                        private/loopback addresses and plain http (tests, on-premises)\n"
       "  --rate-limit N        requests per second per caller, 0 = off (RATE_LIMIT)\n"
       "  --rate-burst N        burst size per caller (default 2 x rate)\n"
       "  --rate-limit-ip N     requests per second per client address for unauthenticated\n"
@@ -225,6 +227,8 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
       cfg.access_log = false;
     } else if (arg == "--no-mail-watch") {
       cfg.mail_watch = false;
+    } else if (arg == "--allow-private-targets") {
+      cfg.allow_private_targets = true;
     } else if (arg == "--log-json") {
       cfg.log_json = true;
     } else if (a.take("--rate-limit", v)) {

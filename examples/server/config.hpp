@@ -16,6 +16,9 @@ struct ServerConfig {
   int workers = 4;
   int job_workers = 2;      // background job threads (outbox, timers); 0 = none
   bool mail_watch = true;   // IMAP watchers for the email channel accounts
+  // Outgoing webhooks and workflow webhook steps may target private or loopback addresses and
+  // plain http (tests, receivers on the same network). Off by default.
+  bool allow_private_targets = false;
   std::string public_url;   // e.g. https://hub.example.com: the URL providers call (Twilio signs it)
   std::size_t max_body = 1 << 20;     // bytes
   std::size_t max_header = 8 << 10;   // bytes, request line + all header fields

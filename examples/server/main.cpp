@@ -77,6 +77,9 @@ banxway::EngineOptions engine_options(const ServerConfig& cfg) {
   o.max_params_bytes = cfg.max_body;
   o.max_document_bytes = cfg.max_upload;
   o.watch_mail = cfg.mail_watch;
+  o.webhooks_allow_private_network = cfg.allow_private_targets;
+  o.webhooks_allow_http = cfg.allow_private_targets;
+  o.workflow_webhooks_allow_private_network = cfg.allow_private_targets;
   // Call transcription (docs/MESSAGING.md): an OpenAI-compatible endpoint, when configured.
   if (const char* v = std::getenv("TRANSCRIPTION_URL")) o.transcription_url = v;
   if (const char* v = std::getenv("TRANSCRIPTION_API_KEY"))

@@ -104,8 +104,9 @@ BANXWAY_EXTERN int banxway_start(banxway_engine* engine, int workers);
 BANXWAY_EXTERN void banxway_stop(banxway_engine* engine);
 
 /*
- * Host-stepped mode: runs up to `max` (>= 1) due jobs on the calling thread and sets *ran to
- * how many ran (0 when nothing was due).
+ * Host-stepped mode: hands new events to the event consumers (workflows, SLA clocks, outgoing
+ * webhooks), then runs up to `max` (>= 1) due jobs on the calling thread, and sets *ran to how
+ * many events and jobs were handled (0 when nothing was to do).
  */
 BANXWAY_EXTERN int banxway_run_pending(int* ran, banxway_engine* engine, int max);
 

@@ -82,14 +82,13 @@ struct RunRow {
   std::string subject = "{}";
   int n = 0;         // steps executed so far (idempotency keys: <run>:<n>)
   int wait_seq = -1;  // the pending wait's sequence number
-  int64_t trigger_event = 0;
 };
 
 Result<std::optional<RunRow>> load_run(store::Conn& c, const std::string& run_id) {
   BX_ASSIGN_OR_RETURN(
       auto rows,
       c.query(std::string("SELECT org_id, workflow_id, version, status, step, depth, attempts, "
-                          "thread_id, subject, state, event_id FROM workflow_runs WHERE id = ?") +
+                          "thread_id, subject, state FROM workflow_runs WHERE id = ?") +
                   (is_pg(c) ? " FOR UPDATE" : ""),
               {run_id}));
   if (rows.empty()) return std::optional<RunRow>();
@@ -110,7 +109,6 @@ Result<std::optional<RunRow>> load_run(store::Conn& c, const std::string& run_id
     run.n = static_cast<int>(json::get_int(st, "n").value_or(0));
     run.wait_seq = static_cast<int>(json::get_int(st, "wait_seq").value_or(-1));
   }
-  run.trigger_event = r.is_null(10) ? 0 : r.int64(10);
   return std::optional<RunRow>(std::move(run));
 }
 
@@ -227,7 +225,7 @@ Result<std::vector<std::string>> team_of(store::Conn& c, const std::string& org,
 }
 
 Result<std::string> pick_assignee(store::Conn& c, api::Ctx& ctx, const RunRow& run,
-                                  const Step& st, int index) {
+                                  const Step& st) {
   std::string how(json::get_string(*st.spec, "strategy").value_or("user"));
   if (how == "user") return std::string(*json::get_string(*st.spec, "user_id"));
   BX_ASSIGN_OR_RETURN(auto team, team_of(c, run.org, st));
@@ -271,7 +269,6 @@ Result<std::string> pick_assignee(store::Conn& c, api::Ctx& ctx, const RunRow& r
                              "result = excluded.result",
                              {run.org, key, val, ctx.now()})
                          .status());
-  (void)index;
   return next;
 }
 
@@ -365,7 +362,7 @@ Result<Outcome> exec_step(store::Conn& c, api::Ctx& ctx, const RunRow& run, cons
     }
     case Action::assign: {
       BX_RETURN_IF_ERROR(need_thread(run, st));
-      BX_ASSIGN_OR_RETURN(std::string user, pick_assignee(c, ctx, run, st, index));
+      BX_ASSIGN_OR_RETURN(std::string user, pick_assignee(c, ctx, run, st));
       std::string out;
       BX_RETURN_IF_ERROR(apply_thread_update(
           c, ctx, thread_params(*run.thread_id, "assignee_id", json::quote(user)), &out));
@@ -1243,24 +1240,47 @@ std::optional<std::string> relative_subject(const Trigger& t, const runtime::Eve
   return std::nullopt;
 }
 
+// A schedule or relative timer's payload: {workflow_id, version, fire_at, subject_id?}.
+struct FirePayload {
+  std::string wf, fire, subject_id;
+  int version = 0;
+};
+
+std::optional<FirePayload> fire_payload(const runtime::Job& job) {
+  json::Document p;
+  if (!json::parse(job.payload_json, &p).ok() || !p.IsObject()) return std::nullopt;
+  FirePayload f;
+  f.wf = std::string(json::get_string(p, "workflow_id").value_or(""));
+  f.version = static_cast<int>(json::get_int(p, "version").value_or(0));
+  f.fire = std::string(json::get_string(p, "fire_at").value_or(""));
+  f.subject_id = std::string(json::get_string(p, "subject_id").value_or(""));
+  return f;
+}
+
+// The compiled version a timer was queued for, if it is still the workflow's enabled current
+// version (a newer version queued timers of its own; a disabled or deleted workflow has none).
+Result<std::shared_ptr<const Compiled>> still_current(store::Conn& c, api::Core& core,
+                                                      const std::string& org, const FirePayload& f) {
+  BX_ASSIGN_OR_RETURN(auto w, c.query("SELECT version, enabled, deleted_at FROM workflows WHERE "
+                                      "id = ? AND org_id = ?",
+                                      {f.wf, org}));
+  if (w.empty() || w[0].int64(0) != f.version || w[0].int64(1) == 0 || !w[0].is_null(2))
+    return std::shared_ptr<const Compiled>();
+  return cache(core).version(c, org, f.wf, f.version);
+}
+
 // Fires a schedule: one run, then the next firing.
 runtime::JobResult schedule_job(api::Core& core, const runtime::Job& job) {
-  json::Document p;
-  if (!json::parse(job.payload_json, &p).ok() || !p.IsObject())
-    return runtime::JobResult::fail("bad payload");
-  std::string wf(json::get_string(p, "workflow_id").value_or(""));
-  int version = static_cast<int>(json::get_int(p, "version").value_or(0));
-  std::string fire(json::get_string(p, "fire_at").value_or(""));
+  auto f = fire_payload(job);
+  if (!f) return runtime::JobResult::fail("bad payload");
+  const std::string& wf = f->wf;
+  const int version = f->version;
+  const std::string& fire = f->fire;
   Status st = core.db->transaction([&](store::Conn& c) -> Status {
-    BX_ASSIGN_OR_RETURN(auto w, c.query("SELECT version, enabled, deleted_at FROM workflows WHERE "
-                                        "id = ? AND org_id = ?",
-                                        {wf, job.org_id}));
-    // A newer version scheduled its own firings; a disabled or deleted workflow none.
-    if (w.empty() || w[0].int64(0) != version || w[0].int64(1) == 0 || !w[0].is_null(2))
-      return Status();
+    BX_ASSIGN_OR_RETURN(auto comp, still_current(c, core, job.org_id, *f));
+    if (!comp) return Status();
     Principal who = api::system_principal(job.org_id, "workflows");
     api::Ctx ctx(core, who, "workflow.schedule");
-    BX_ASSIGN_OR_RETURN(auto comp, cache(core).version(c, job.org_id, wf, version));
     const Definition& def = *comp->def;
     std::string subject = "{\"type\":\"schedule\",\"cron\":" + json::quote(def.trigger.cron) +
                           ",\"fired_at\":" + json::quote(fire) + "}";
@@ -1286,22 +1306,17 @@ runtime::JobResult schedule_job(api::Core& core, const runtime::Job& job) {
 
 // A relative timer is due: if the record still gives this time, start a run on it.
 runtime::JobResult relative_job(api::Core& core, const runtime::Job& job) {
-  json::Document p;
-  if (!json::parse(job.payload_json, &p).ok() || !p.IsObject())
-    return runtime::JobResult::fail("bad payload");
-  std::string wf(json::get_string(p, "workflow_id").value_or(""));
-  int version = static_cast<int>(json::get_int(p, "version").value_or(0));
-  std::string subject_id(json::get_string(p, "subject_id").value_or(""));
-  std::string fire(json::get_string(p, "fire_at").value_or(""));
+  auto f = fire_payload(job);
+  if (!f) return runtime::JobResult::fail("bad payload");
+  const std::string& wf = f->wf;
+  const int version = f->version;
+  const std::string& subject_id = f->subject_id;
+  const std::string& fire = f->fire;
   Status st = core.db->transaction([&](store::Conn& c) -> Status {
-    BX_ASSIGN_OR_RETURN(auto w, c.query("SELECT version, enabled, deleted_at FROM workflows WHERE "
-                                        "id = ? AND org_id = ?",
-                                        {wf, job.org_id}));
-    if (w.empty() || w[0].int64(0) != version || w[0].int64(1) == 0 || !w[0].is_null(2))
-      return Status();
+    BX_ASSIGN_OR_RETURN(auto comp, still_current(c, core, job.org_id, *f));
+    if (!comp) return Status();
     Principal who = api::system_principal(job.org_id, "workflows");
     api::Ctx ctx(core, who, "workflow.relative");
-    BX_ASSIGN_OR_RETURN(auto comp, cache(core).version(c, job.org_id, wf, version));
     const Definition& def = *comp->def;
     BX_ASSIGN_OR_RETURN(auto value, field_time(c, ctx, def.trigger, subject_id));
     if (!value) return Status();

@@ -99,12 +99,6 @@ class WebhooksTest : public bxtest::EngineTest {
     auto e = banxway::Engine::open(o);
     EXPECT_TRUE(e.ok()) << e.status().to_string();
     engine = std::move(e).value();
-    // Until src/engine.cpp wires webhooks in (consumer "webhooks", register_webhook_jobs), the
-    // test does; a second registration of either is harmless (the handler is replaced; a
-    // second consumer of the same name finds its cursor already moved).
-    auto& impl = engine->impl();
-    sv::register_webhook_jobs(*impl.jobs, impl.core);
-    impl.dispatch->add("webhooks", sv::webhooks_on_events);
     return clock;
   }
   // Event fan-out and due jobs, until nothing is left to do now.

@@ -262,3 +262,23 @@ def test_relayed_webhook_from_python(engine):
     assert engine.run_pending() >= 1
     found = engine.call("search.messages", q="pelicanfox")["items"]
     assert len(found) == 1 and found[0]["channel"] == "whatsapp"
+
+
+def test_workflow_from_python(engine):
+    """A workflow defined from a script runs when the host steps the engine."""
+    wf = engine.call("workflows.create", name="tag customs holds",
+                     trigger={"event": "thread.created"},
+                     conditions={"field": "thread.subject", "op": "contains", "value": "customs"},
+                     steps=[{"action": "add_tag", "value": "customs"},
+                            {"action": "set_priority", "value": "high"}])
+    hold = engine.call("threads.create", subject="Customs hold at Chennai")
+    other = engine.call("threads.create", subject="Rate request")
+    while engine.run_pending():
+        pass
+    assert engine.call("threads.get", id=hold["id"])["tags"] == ["customs"]
+    assert engine.call("threads.get", id=hold["id"])["priority"] == "high"
+    assert engine.call("threads.get", id=other["id"])["tags"] == []
+    runs = engine.call("workflows.runs", id=wf["id"])["items"]
+    assert [r["status"] for r in runs] == ["completed"]
+    history = engine.call("workflow_runs.get", id=runs[0]["id"])["history"]
+    assert [h["action"] for h in history] == ["trigger", "add_tag", "set_priority"]

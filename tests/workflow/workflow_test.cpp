@@ -3,9 +3,12 @@
 // the loop guard and chain limit, dry runs and manual runs.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "core/env.hpp"
 #include "store/db.hpp"
 #include "support/engine_fixture.hpp"
+#include "support/http_stub.hpp"
 
 using banxway::Code;
 using banxway::json::Document;
@@ -41,6 +44,7 @@ class WorkflowTest : public bxtest::EngineTest {
     o.clock = clock;
     o.watch_mail = false;
     o.workflow_max_chain_depth = 3;
+    o.workflow_webhooks_allow_private_network = true;  // the receiver is on loopback
   }
   // Runs the engine until nothing is left to do right now.
   void drain() {
@@ -292,6 +296,32 @@ TEST_P(WorkflowTest, RoundRobinTakesTurns) {
   }
   std::string first = std::min(a.id, b.id), second = std::max(a.id, b.id);
   EXPECT_EQ(got, (std::vector<std::string>{first, second, first, second}));
+
+  // Least loaded: `first` gets two more open threads, so the next goes to `second`, and a
+  // resolved thread does not count as load.
+  ok("workflows.update", "{\"id\":" + q(wf) + R"(,"steps":[{"action":"assign","strategy":"least_loaded","users":[")" +
+                             a.id + "\",\"" + b.id + "\"]}]}");
+  for (int i = 0; i < 2; ++i) {
+    std::string x = str(ok("threads.create", R"({"subject":"extra"})"), "id");
+    drain();
+    ok("threads.update", "{\"id\":" + q(x) + ",\"assignee_id\":" + q(first) + "}");
+  }
+  // Loads now: first 4 open threads, second 2.
+  std::string t = str(ok("threads.create", R"({"subject":"next"})"), "id");
+  drain();
+  EXPECT_EQ(str(thread(t), "assignee_id"), second);
+  // Resolving three of first's threads makes first the lighter one (1 against 3).
+  int resolved = 0;
+  auto list = ok("threads.list", "{\"assignee_id\":" + q(first) + "}");
+  for (const auto& th : list["items"].GetArray())
+    if (resolved < 3) {
+      ok("threads.update", "{\"id\":" + q(th["id"].GetString()) + ",\"status\":\"resolved\"}");
+      ++resolved;
+    }
+  ASSERT_EQ(resolved, 3);
+  std::string t2 = str(ok("threads.create", R"({"subject":"after"})"), "id");
+  drain();
+  EXPECT_EQ(str(thread(t2), "assignee_id"), first);
 }
 
 TEST_P(WorkflowTest, DryRunSaysWhatWouldHappenAndDoesNothing) {
@@ -425,6 +455,86 @@ TEST_P(WorkflowTest, InactivityTimerRestartsWithEveryMessage) {
   auto t = thread(tid);
   ASSERT_EQ(t["tags"].Size(), 1u);
   EXPECT_STREQ(t["tags"][0].GetString(), "stale");
+}
+
+TEST_P(WorkflowTest, WebhookStepRetriesWithOneIdempotencyKeyAndEscapesValues) {
+  std::atomic<int> calls{0};
+  bxtest::HttpStub receiver([&](const bxtest::StubRequest&) {
+    bxtest::StubResponse r;
+    r.status = ++calls < 3 ? 503 : 200;  // two failures, then success
+    r.body = "{}";
+    return r;
+  });
+  std::string wf = create(R"({"name":"hook","trigger":{"event":"thread.created"},"retry":{"max_attempts":5},
+      "steps":[{"action":"webhook","url":")" + receiver.base_url() + R"(/hooks/banxway",
+                "body":{"subject":"{{thread.subject}}","kind":"new-thread"}},
+               {"action":"add_tag","value":"notified"}]})");
+  std::string tid = str(ok("threads.create", R"({"subject":"Quote \"urgent\" <40HC>"})"), "id");
+  for (int i = 0; i < 4; ++i) {
+    drain();
+    advance(std::chrono::minutes(10));  // past each retry's backoff
+  }
+  auto reqs = receiver.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  const std::string key = reqs[0].header("Idempotency-Key");
+  EXPECT_FALSE(key.empty());
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.method, "POST");
+    EXPECT_EQ(r.path(), "/hooks/banxway");
+    EXPECT_EQ(r.header("Idempotency-Key"), key);  // the same key on every attempt
+  }
+  Document body;
+  ASSERT_TRUE(banxway::json::parse(reqs[2].body, &body).ok()) << reqs[2].body;
+  EXPECT_EQ(str(body["data"], "subject"), "Quote \"urgent\" <40HC>");  // JSON-escaped, intact
+  EXPECT_EQ(str(body, "workflow_id"), wf);
+  EXPECT_EQ(str(body["thread"], "id"), tid);
+  auto runs = runs_of(wf);
+  ASSERT_EQ(runs["items"].Size(), 1u);
+  auto r = run(str(runs["items"][0], "id"));
+  EXPECT_EQ(str(r, "status"), "completed");
+  int failures = 0;
+  for (const auto& h : r["history"].GetArray())
+    if (h["error"].IsString()) ++failures;
+  EXPECT_EQ(failures, 2);
+  ASSERT_EQ(thread(tid)["tags"].Size(), 1u);
+
+  // A receiver that never succeeds: the run fails once the retry policy is spent.
+  bxtest::HttpStub down([&](const bxtest::StubRequest&) {
+    bxtest::StubResponse resp;
+    resp.status = 500;
+    return resp;
+  });
+  std::string wf2 = create(R"({"name":"hook2","trigger":{"manual":true},"retry":{"max_attempts":2},
+      "steps":[{"action":"webhook","url":")" + down.base_url() + R"(/x"}]})");
+  std::string rid = str(ok("workflows.run", "{\"id\":" + q(wf2) + ",\"thread_id\":" + q(tid) + "}"), "id");
+  for (int i = 0; i < 3; ++i) {
+    drain();
+    advance(std::chrono::minutes(10));
+  }
+  EXPECT_EQ(down.requests().size(), 2u);
+  auto r2 = run(rid);
+  EXPECT_EQ(str(r2, "status"), "failed");
+  EXPECT_NE(str(r2, "error").find("HTTP 500"), std::string::npos) << str(r2, "error");
+}
+
+TEST_P(WorkflowTest, SendReplyQueuesThroughTheOutboxOnlyWhenTheStepCommits) {
+  ok("channels.create", R"({"channel":"email","name":"Desk","address":"desk@a.example",
+      "config":{"smtp":{"host":"127.0.0.1","port":1,"security":"plain"}}})");
+  std::string wf = create(R"({"name":"ack","trigger":{"event":"message.received"},
+      "steps":[{"action":"send_reply","text":"Thanks {{contact.name}}, we are on \"{{thread.subject}}\"."}]})");
+  std::string tid = str(inbound("Priya Shah <priya@customer.example>", "Booking 4411", "s1@customer.example"), "thread_id");
+  drain();
+  EXPECT_EQ(count("SELECT count(*) FROM messages WHERE thread_id = ? AND direction = 'outbound' AND "
+                  "body_text = ?",
+                  {tid, std::string("Thanks Priya Shah, we are on \"Booking 4411\".")}),
+            1);
+  auto runs = runs_of(wf);
+  ASSERT_EQ(runs["items"].Size(), 1u);
+  EXPECT_EQ(str(runs["items"][0], "status"), "completed");
+  // The reply is the workflow's: it triggers nothing of its own (no inbound) and is recorded so.
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type = 'message.queued' AND actor = ?",
+                  {"workflow:" + wf}),
+            1);
 }
 
 BX_INSTANTIATE_BACKENDS(WorkflowTest);
