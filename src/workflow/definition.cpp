@@ -653,6 +653,19 @@ Result<std::shared_ptr<const Definition>> compile(const json::Value& given, Fiel
         return err("retry.max_attempts", "must be an integer from 1 to 20");
       def->retry.max_attempts = m->GetInt();
     }
+    if (const json::Value* b = json::get(*r, "backoff")) {
+      if (!b->IsString()) return err("retry.backoff", "must be an ISO 8601 duration");
+      auto d = sched::parse_duration(b->GetString());
+      if (!d.ok()) return err("retry.backoff", d.status().message());
+      if (d->count() < 1 || d->count() > 86400)
+        return err("retry.backoff", "must be from 1 second to 1 day");
+      def->retry.backoff = *d;
+    }
+    for (auto it = r->MemberBegin(); it != r->MemberEnd(); ++it) {
+      std::string_view k(it->name.GetString(), it->name.GetStringLength());
+      if (k != "max_attempts" && k != "backoff")
+        return err("retry." + std::string(k.substr(0, 40)), "unknown key (max_attempts, backoff)");
+    }
   }
 
   // trigger

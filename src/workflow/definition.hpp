@@ -176,6 +176,9 @@ struct Trigger {
 
 struct RetryPolicy {
   int max_attempts = 3;  // per step, including the first
+  /// Delay before the second attempt; doubles for each further one (capped at an hour). Unset:
+  /// the job queue's backoff (1 s doubling, with jitter).
+  std::optional<std::chrono::seconds> backoff;
 };
 
 struct Definition {

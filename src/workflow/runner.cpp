@@ -960,9 +960,16 @@ Result<Advance> advance_once(api::Core& core, const std::string& run_id,
 
 // Records a failed step attempt; the run fails once the retry policy is spent. Returns true
 // when the run should be tried again.
-Result<bool> record_failure(api::Core& core, const std::string& run_id, const std::string& error,
-                            std::optional<int> timer_seq) {
+// What record_failure decided: try again (after `delay` when the policy sets a backoff).
+struct Again {
   bool again = false;
+  std::optional<std::chrono::milliseconds> delay;
+};
+
+Result<Again> record_failure(api::Core& core, const std::string& run_id, const std::string& error,
+                             std::optional<int> timer_seq) {
+  bool again = false;
+  std::optional<std::chrono::milliseconds> delay;
   BX_RETURN_IF_ERROR(core.db->transaction([&](store::Conn& c) -> Status {
     again = false;
     BX_ASSIGN_OR_RETURN(auto loaded, load_run(c, run_id));
@@ -997,9 +1004,15 @@ Result<bool> record_failure(api::Core& core, const std::string& run_id, const st
     }
     BX_RETURN_IF_ERROR(save_run(c, run, ctx.now(), {}, {}, err));
     again = !spent;
+    if (again && comp->def->retry.backoff) {
+      // backoff × 2^(attempts - 1), capped at an hour.
+      auto d = std::chrono::duration_cast<std::chrono::milliseconds>(*comp->def->retry.backoff);
+      for (int i = 1; i < run.attempts && d < std::chrono::hours(1); ++i) d *= 2;
+      delay = std::min<std::chrono::milliseconds>(d, std::chrono::hours(1));
+    }
     return Status();
   }));
-  return again;
+  return Again{again, delay};
 }
 
 // grouped: the job runs inside the queue's group transaction (timers); it must not block, so
@@ -1054,7 +1067,7 @@ runtime::JobResult run_job(api::Core& core, const runtime::Job& job, bool groupe
       auto again =
           record_failure(core, *run_id, error.empty() ? r.status().message() : error, this_timer);
       if (!again.ok()) return runtime::JobResult::retry(again.status().message());
-      if (*again) return runtime::JobResult::retry(error);
+      if (again->again) return runtime::JobResult::retry(error, again->delay);
       return runtime::JobResult::ok();
     }
     http = HttpCall{};

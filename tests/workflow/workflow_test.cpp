@@ -100,6 +100,10 @@ TEST_P(WorkflowTest, ValidationNamesTheOffendingPath) {
        "steps[0].to.role:"},
       {R"({"name":"x","trigger":{"event":"thread.updated"},"steps":[{"action":"add_note","text":"{{thread.subject"}]})",
        "steps[0].text: a \"{{\" without its \"}}\""},
+      {R"({"name":"x","trigger":{"event":"thread.updated"},"retry":{"backoff":"soon"},"steps":[{"action":"stop"}]})",
+       "retry.backoff:"},
+      {R"({"name":"x","trigger":{"relative":{"field":"shipment.weight","offset":"PT1H"}},"steps":[{"action":"stop"}]})",
+       "trigger.relative.field: must be one of"},
   };
   for (const auto& c : cases) {
     std::string msg = fails("workflows.create", c.def, Code::invalid_argument);
@@ -504,14 +508,27 @@ TEST_P(WorkflowTest, WebhookStepRetriesWithOneIdempotencyKeyAndEscapesValues) {
     resp.status = 500;
     return resp;
   });
-  std::string wf2 = create(R"({"name":"hook2","trigger":{"manual":true},"retry":{"max_attempts":2},
+  std::string wf2 = create(R"({"name":"hook2","trigger":{"manual":true},"retry":{"max_attempts":3,"backoff":"PT1M"},
       "steps":[{"action":"webhook","url":")" + down.base_url() + R"(/x"}]})");
   std::string rid = str(ok("workflows.run", "{\"id\":" + q(wf2) + ",\"thread_id\":" + q(tid) + "}"), "id");
-  for (int i = 0; i < 3; ++i) {
-    drain();
-    advance(std::chrono::minutes(10));
-  }
+  // The policy's backoff: 1 min, then 2 min (not the job queue's 1 s, 2 s).
+  drain();
+  EXPECT_EQ(down.requests().size(), 1u);
+  advance(std::chrono::seconds(59));
+  drain();
+  EXPECT_EQ(down.requests().size(), 1u);
+  advance(std::chrono::seconds(1));
+  drain();
   EXPECT_EQ(down.requests().size(), 2u);
+  advance(std::chrono::seconds(119));
+  drain();
+  EXPECT_EQ(down.requests().size(), 2u);
+  advance(std::chrono::seconds(1));
+  drain();
+  EXPECT_EQ(down.requests().size(), 3u);
+  advance(std::chrono::minutes(10));
+  drain();
+  EXPECT_EQ(down.requests().size(), 3u);
   auto r2 = run(rid);
   EXPECT_EQ(str(r2, "status"), "failed");
   EXPECT_NE(str(r2, "error").find("HTTP 500"), std::string::npos) << str(r2, "error");
