@@ -6,6 +6,9 @@ namespace banxway::runtime {
 
 namespace {
 
+// Bumped after every transaction that activated a consumer somewhere in this process.
+std::atomic<uint64_t> g_activation_epoch{0};
+
 constexpr const char* kSelectEvents =
     "SELECT id, type, subject_type, subject_id, thread_id, payload, created_at, actor, depth "
     "FROM events WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?";
@@ -37,6 +40,7 @@ void EventDispatcher::add(std::string name, EventConsumerFn fn) {
 
 Status EventDispatcher::activate(store::Conn& c, std::string_view consumer, const std::string& org,
                                  std::string_view now) {
+  c.after_commit(&g_activation_epoch, [] { ++g_activation_epoch; });
   return c
       .query("INSERT INTO event_cursors (consumer, org_id, last_id, updated_at) "
              "SELECT ?, ?, COALESCE((SELECT max(id) FROM events WHERE org_id = ?), 0), ? "
@@ -83,7 +87,25 @@ Result<int> EventDispatcher::pass_one(const std::string& consumer, const EventCo
   return handed;
 }
 
+void EventDispatcher::refresh_active() {
+  const uint64_t epoch = g_activation_epoch.load();
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(active_mu_);
+    if (epoch == active_epoch_ && now - active_read_ < std::chrono::seconds(1)) return;
+  }
+  auto rows = core_.db->query("SELECT DISTINCT org_id FROM event_cursors", {});
+  if (!rows.ok()) return;  // keep the old set; the next pass tries again
+  std::set<std::string, std::less<>> orgs;
+  for (const auto& r : *rows) orgs.insert(r.str(0));
+  std::lock_guard<std::mutex> lock(active_mu_);
+  active_ = std::move(orgs);
+  active_epoch_ = epoch;
+  active_read_ = now;
+}
+
 Result<int> EventDispatcher::run_pending(int max_batches) {
+  refresh_active();
   int total = 0;
   int batches = 0;
   for (const auto& [name, fn] : consumers_) {
@@ -129,7 +151,14 @@ void EventDispatcher::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void EventDispatcher::on_commit(const std::vector<std::string>&) {
+void EventDispatcher::on_commit(const std::vector<std::string>& orgs) {
+  {
+    std::lock_guard<std::mutex> lock(active_mu_);
+    bool wanted = g_activation_epoch.load() != active_epoch_;  // a new cursor: look again
+    for (const auto& o : orgs)
+      if (!wanted && active_.count(o)) wanted = true;
+    if (!wanted) return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++wake_seq_;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -72,7 +73,8 @@ class EventDispatcher {
   /// A background thread that runs passes when woken (on_commit) and every poll interval.
   Status start(std::chrono::milliseconds poll = std::chrono::seconds(1));
   void stop();
-  /// Wakes the thread: a local transaction appended events for these organizations.
+  /// Wakes the thread when a local transaction appended events for an organization some
+  /// consumer reads (others are not worth a pass).
   void on_commit(const std::vector<std::string>& orgs);
 
  private:
@@ -80,8 +82,16 @@ class EventDispatcher {
                        const std::string& org, bool* more);
   void loop(std::chrono::milliseconds poll);
 
+  /// Re-reads which organizations have a cursor (after an activation in this process, and at
+  /// least once a second for activations elsewhere).
+  void refresh_active();
+
   api::Core& core_;
   std::vector<std::pair<std::string, EventConsumerFn>> consumers_;
+  std::mutex active_mu_;
+  std::set<std::string, std::less<>> active_;  // organizations with at least one cursor
+  uint64_t active_epoch_ = ~0ull;              // activation epoch active_ was read at
+  std::chrono::steady_clock::time_point active_read_{};
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t wake_seq_ = 0;

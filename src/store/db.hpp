@@ -203,10 +203,11 @@ class Db {
   Status run_nested(Conn& c, const std::function<Status(Conn&)>& fn);
 
   void committed(Conn& c) {
+    // Hooks first: the observer's reaction may depend on them (a consumer activated by this
+    // very transaction).
+    for (auto& [k, fn] : c.take_after_commit()) fn();
     if (!c.event_orgs().empty() && commit_observer_) commit_observer_(c.event_orgs());
-    auto hooks = c.take_after_commit();
     c.clear_event_orgs();
-    for (auto& [k, fn] : hooks) fn();
   }
   CommitObserver commit_observer_;
 };
