@@ -9,9 +9,12 @@ namespace {
 // Bumped after every transaction that activated a consumer somewhere in this process.
 std::atomic<uint64_t> g_activation_epoch{0};
 
+#define BX_EVENT_COLUMNS \
+  "SELECT id, type, subject_type, subject_id, thread_id, payload, created_at, actor, depth "
 constexpr const char* kSelectEvents =
-    "SELECT id, type, subject_type, subject_id, thread_id, payload, created_at, actor, depth "
-    "FROM events WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?";
+    BX_EVENT_COLUMNS "FROM events WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?";
+constexpr const char* kSelectEvent = BX_EVENT_COLUMNS "FROM events WHERE org_id = ? AND id = ?";
+#undef BX_EVENT_COLUMNS
 
 EventRecord record_of(const std::string& org, const store::Row& r) {
   EventRecord e;
@@ -29,6 +32,12 @@ EventRecord record_of(const std::string& org, const store::Row& r) {
 }
 
 }  // namespace
+
+Result<std::optional<EventRecord>> read_event(store::Conn& c, const std::string& org, int64_t id) {
+  BX_ASSIGN_OR_RETURN(auto rows, c.query(kSelectEvent, {org, id}));
+  if (rows.empty()) return std::optional<EventRecord>();
+  return std::optional<EventRecord>(record_of(org, rows[0]));
+}
 
 EventDispatcher::EventDispatcher(api::Core& core) : core_(core) {}
 
@@ -108,14 +117,16 @@ Result<int> EventDispatcher::run_pending(int max_batches) {
   refresh_active();
   int total = 0;
   int batches = 0;
-  for (const auto& [name, fn] : consumers_) {
-    BX_ASSIGN_OR_RETURN(
-        auto orgs, core_.db->query("SELECT org_id FROM event_cursors c WHERE consumer = ? AND "
-                                   "EXISTS (SELECT 1 FROM events e WHERE e.org_id = c.org_id AND "
+  // One read for every consumer: the cursors with unread events behind them.
+  BX_ASSIGN_OR_RETURN(
+      auto behind, core_.db->query("SELECT consumer, org_id FROM event_cursors c WHERE EXISTS "
+                                   "(SELECT 1 FROM events e WHERE e.org_id = c.org_id AND "
                                    "e.id > c.last_id)",
-                                   {name}));
-    for (const auto& row : orgs) {
-      const std::string org = row.str(0);
+                                   {}));
+  for (const auto& [name, fn] : consumers_) {
+    for (const auto& row : behind) {
+      if (row.text(0) != name) continue;
+      const std::string org = row.str(1);
       bool more = true;
       while (more && batches < max_batches) {
         auto n = pass_one(name, fn, org, &more);

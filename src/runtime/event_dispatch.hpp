@@ -44,6 +44,9 @@ struct EventRecord {
   int depth = 0;           // workflow chain depth: 0 unless a workflow's step caused the event
 };
 
+/// One stored event of an organization (nullopt when there is none with this id there).
+Result<std::optional<EventRecord>> read_event(store::Conn& c, const std::string& org, int64_t id);
+
 /// Called inside the pass's transaction with a batch of one organization's events (ids
 /// ascending). ctx is a system principal of that organization labelled with the consumer's name;
 /// rows and jobs written through c commit together with the cursor move.

@@ -152,28 +152,6 @@ Status save_version(store::Conn& c, api::Ctx& ctx, const std::string& id, int ve
       .status();
 }
 
-Result<std::optional<runtime::EventRecord>> stored_event(store::Conn& c, api::Ctx& ctx,
-                                                         int64_t event_id) {
-  BX_ASSIGN_OR_RETURN(auto rows, c.query("SELECT id, type, subject_type, subject_id, thread_id, "
-                                         "payload, created_at, actor, depth FROM events WHERE "
-                                         "id = ? AND org_id = ?",
-                                         {event_id, ctx.org()}));
-  if (rows.empty()) return std::optional<runtime::EventRecord>();
-  const auto& r = rows[0];
-  runtime::EventRecord e;
-  e.id = r.int64(0);
-  e.org_id = ctx.org();
-  e.type = r.str(1);
-  e.subject_type = r.str(2);
-  e.subject_id = r.str(3);
-  e.thread_id = r.opt(4);
-  e.payload = r.str(5);
-  e.created_at = r.str(6);
-  e.actor = r.str(7);
-  e.depth = r.is_null(8) ? 0 : static_cast<int>(r.int64(8));
-  return std::optional<runtime::EventRecord>(std::move(e));
-}
-
 Result<std::string> list_runs(api::Ctx& ctx, const json::Value& p, const char* column,
                               const std::string& value) {
   int limit = api::param_limit(p);
@@ -339,7 +317,7 @@ Result<std::string> workflows_test(api::Ctx& ctx, json::Value& p) {
   BX_ASSIGN_OR_RETURN(auto def, workflow::compile(text, fields));
   std::optional<runtime::EventRecord> ev;
   if (auto eid = json::get_int(p, "event_id")) {
-    BX_ASSIGN_OR_RETURN(ev, stored_event(c, ctx, *eid));
+    BX_ASSIGN_OR_RETURN(ev, runtime::read_event(c, ctx.org(), *eid));
     if (!ev) return NotFound("event " + std::to_string(*eid) + " not found");
   }
   std::optional<std::string> thread = api::param_str(p, "thread_id");
@@ -359,7 +337,6 @@ Result<std::string> workflows_run(api::Ctx& ctx, json::Value& p) {
                                         {id, ctx.org()}));
     if (w.empty()) return NotFound("workflow " + id + " not found");
     BX_RETURN_IF_ERROR(require_ref(c, ctx, "threads", thread, "thread_id"));
-    BX_RETURN_IF_ERROR(runtime::EventDispatcher::activate(c, workflow::kConsumer, ctx.org(), ctx.now()));
     workflow::StartRun s;
     s.workflow_id = id;
     s.version = static_cast<int>(w[0].int64(0));
@@ -443,11 +420,7 @@ Result<std::string> workflow_runs_retry(api::Ctx& ctx, json::Value& p) {
                                "created_at) VALUES (?, ?, 'retry', ?, ?)",
                                {id, ctx.org(), "retried by " + ctx.actor_label(), ctx.now()})
                            .status());
-    runtime::JobSpec job;
-    job.kind = std::string(workflow::kRunJob);
-    job.payload_json = "{\"run_id\":" + json::quote(id) + "}";
-    job.max_attempts = 50;
-    BX_RETURN_IF_ERROR(runtime::JobQueue::enqueue(c, ctx, job).status());
+    BX_RETURN_IF_ERROR(workflow::enqueue_run(c, ctx, id));
     BX_ASSIGN_OR_RETURN(out, run_json(c, ctx, id, false));
     return ctx.audit(c, "workflow_run", id);
   }));

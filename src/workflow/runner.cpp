@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include "core/crypto.hpp"
@@ -43,12 +44,15 @@ std::string event_json(const runtime::EventRecord& ev) {
   return j;
 }
 
-Result<std::optional<std::string>> one_json(store::Conn& c, std::string_view sql,
-                                            std::initializer_list<store::Value> args,
-                                            std::span<const services::ColSpec> cols) {
-  BX_ASSIGN_OR_RETURN(auto rows, c.query(sql, args));
-  if (rows.empty()) return std::optional<std::string>();
-  return std::optional<std::string>(services::row_to_json(rows[0], cols));
+// A record by id as JSON, or nullopt when it is gone (facts are what exists).
+Result<std::optional<std::string>> record_json(store::Conn& c, api::Ctx& ctx,
+                                               std::string_view table,
+                                               std::span<const services::ColSpec> cols,
+                                               const std::string& id) {
+  auto r = services::get_by_id(c, ctx, table, cols, id, table);
+  if (r.ok()) return std::optional<std::string>(std::move(*r));
+  if (r.status().code() == Code::not_found) return std::optional<std::string>();
+  return r.status();
 }
 
 const services::ColSpec kContact[] = {
@@ -155,8 +159,8 @@ Principal workflow_principal(const RunRow& run) {
   return p;
 }
 
-Status enqueue_run_job(store::Conn& c, api::Ctx& ctx, const std::string& run_id,
-                       std::optional<TimePoint> at = {}, std::optional<int> wait_seq = {}) {
+Status enqueue_step_job(store::Conn& c, api::Ctx& ctx, const std::string& run_id,
+                        std::optional<TimePoint> at = {}, std::optional<int> wait_seq = {}) {
   runtime::JobSpec job;
   job.kind = std::string(wait_seq ? kTimerJob : kRunJob);
   job.payload_json = "{\"run_id\":" + json::quote(run_id) +
@@ -186,42 +190,41 @@ struct Outcome {
   std::string wait_event;
 };
 
-// Active users of the organization with exactly this role (a role is a team).
-Result<std::vector<std::string>> users_with_role(store::Conn& c, const std::string& org,
-                                                 std::string_view role) {
+// "?, ?, ?" for n values.
+std::string marks(size_t n) {
+  std::string m;
+  for (size_t i = 0; i < n; ++i) m += i ? ", ?" : "?";
+  return m;
+}
+
+// The active users of the organization with `column` = value (role: a role is a team; team:
+// users.team), or among the given ids; in id order, which is the order turns go in.
+Result<std::vector<std::string>> active_users(store::Conn& c, const std::string& org,
+                                              std::string_view column,
+                                              const std::vector<std::string>& values) {
+  if (values.empty()) return std::vector<std::string>();
+  std::vector<store::Value> args{org};
+  for (const auto& v : values) args.emplace_back(v);
+  // `column` is one of role, team, id: fixed by the callers below, never input.
   BX_ASSIGN_OR_RETURN(auto rows, c.query("SELECT id FROM users WHERE org_id = ? AND active = 1 "
-                                         "AND role = ? ORDER BY id",
-                                         {org, role}));
+                                         "AND " + std::string(column) + " IN (" +
+                                             marks(values.size()) + ") ORDER BY id",
+                                         args));
   std::vector<std::string> out;
   for (const auto& r : rows) out.push_back(r.str(0));
   return out;
 }
 
 Result<std::vector<std::string>> team_of(store::Conn& c, const std::string& org, const Step& st) {
-  if (auto team = json::get_string(*st.spec, "team")) {
-    BX_ASSIGN_OR_RETURN(auto rows, c.query("SELECT id FROM users WHERE org_id = ? AND active = 1 "
-                                           "AND team = ? ORDER BY id",
-                                           {org, *team}));
-    std::vector<std::string> out;
-    for (const auto& r : rows) out.push_back(r.str(0));
-    return out;
-  }
+  if (auto team = json::get_string(*st.spec, "team"))
+    return active_users(c, org, "team", {std::string(*team)});
   if (const json::Value* users = json::get(*st.spec, "users")) {
     std::vector<std::string> ids;
     for (const auto& u : users->GetArray()) ids.emplace_back(u.GetString());
-    // Only active members of this organization take work.
-    std::vector<std::string> out;
-    for (const auto& id : ids) {
-      BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT 1 FROM users WHERE id = ? AND org_id = ? AND "
-                                          "active = 1",
-                                          {id, org}));
-      if (!r.empty()) out.push_back(id);
-    }
-    std::sort(out.begin(), out.end());  // turns go in id order, whatever order the list has
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
+    return active_users(c, org, "id", ids);  // only active members of this organization
   }
-  return users_with_role(c, org, json::get_string(*st.spec, "role").value_or("agent"));
+  return active_users(c, org, "role",
+                      {std::string(json::get_string(*st.spec, "role").value_or("agent"))});
 }
 
 Result<std::string> pick_assignee(store::Conn& c, api::Ctx& ctx, const RunRow& run,
@@ -232,18 +235,18 @@ Result<std::string> pick_assignee(store::Conn& c, api::Ctx& ctx, const RunRow& r
   if (team.empty()) return Conflict("the team has no active user to assign");
   if (how == "least_loaded") {
     // Fewest open (open or pending) threads; ties to the lowest id, so the choice is stable.
-    std::string best;
-    int64_t best_n = -1;
-    for (const auto& u : team) {
-      BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT count(*) FROM threads WHERE org_id = ? AND "
-                                          "assignee_id = ? AND status IN ('open','pending')",
-                                          {run.org, u}));
-      int64_t n = r[0].int64(0);
-      if (best_n < 0 || n < best_n) {
-        best = u;
-        best_n = n;
-      }
-    }
+    std::vector<store::Value> args{run.org};
+    for (const auto& u : team) args.emplace_back(u);
+    BX_ASSIGN_OR_RETURN(auto loads, c.query("SELECT assignee_id, count(*) FROM threads WHERE "
+                                            "org_id = ? AND status IN ('open','pending') AND "
+                                            "assignee_id IN (" + marks(team.size()) +
+                                                ") GROUP BY assignee_id",
+                                            args));
+    std::map<std::string, int64_t> load;
+    for (const auto& r : loads) load[r.str(0)] = r.int64(1);
+    std::string best = team.front();
+    for (const auto& u : team)  // team is in id order: strict < keeps the lowest id on ties
+      if (load[u] < load[best]) best = u;
     return best;
   }
   // Round robin: the pointer is a row of workflow_effects, per workflow and step.
@@ -279,7 +282,7 @@ Result<std::vector<std::string>> recipients(store::Conn& c, const RunRow& run, c
   if (auto u = json::get_string(to, "user_id")) {
     out.emplace_back(*u);
   } else if (auto r = json::get_string(to, "role")) {
-    BX_ASSIGN_OR_RETURN(out, users_with_role(c, run.org, *r));
+    BX_ASSIGN_OR_RETURN(out, active_users(c, run.org, "role", {std::string(*r)}));
   } else if (json::get_bool(to, "assignee").value_or(false)) {
     if (auto a = string_field(facts, Root::thread, "assignee_id")) out.push_back(*a);
   } else if (json::get_bool(to, "followers").value_or(false) && run.thread_id) {
@@ -680,17 +683,13 @@ Status load_facts(store::Conn& c, api::Ctx& ctx, Facts& f, const runtime::EventR
   }
   std::optional<std::string> contact = string_field(f, Root::thread, "contact_id");
   if (contact && (roots & (bit(Root::contact) | bit(Root::customer)))) {
-    BX_ASSIGN_OR_RETURN(auto cj, one_json(c, "SELECT id, name, title, customer_id, created_at FROM "
-                                             "contacts WHERE id = ? AND org_id = ?",
-                                          {*contact, ctx.org()}, kContact));
+    BX_ASSIGN_OR_RETURN(auto cj, record_json(c, ctx, "contacts", kContact, *contact));
     if (cj) f.set(Root::contact, *cj);
   }
   std::optional<std::string> customer = string_field(f, Root::thread, "customer_id");
   if (!customer) customer = string_field(f, Root::contact, "customer_id");
   if (customer && (roots & bit(Root::customer))) {
-    BX_ASSIGN_OR_RETURN(auto cj, one_json(c, "SELECT id, name, tier, account_manager_id, domains, "
-                                             "created_at FROM customers WHERE id = ? AND org_id = ?",
-                                          {*customer, ctx.org()}, kCustomer));
+    BX_ASSIGN_OR_RETURN(auto cj, record_json(c, ctx, "customers", kCustomer, *customer));
     if (cj) f.set(Root::customer, *cj);
   }
   if (roots & bit(Root::shipment)) {
@@ -730,6 +729,10 @@ std::vector<const OrgSet::Entry*> match(const OrgSet& set, const runtime::EventR
   return out;
 }
 
+Status enqueue_run(store::Conn& c, api::Ctx& ctx, const std::string& run_id) {
+  return enqueue_step_job(c, ctx, run_id);
+}
+
 Result<std::string> start_run(store::Conn& c, api::Ctx& ctx, const StartRun& s) {
   std::string id = ctx.new_id();
   std::string status = s.skipped ? "skipped" : "running";
@@ -747,7 +750,7 @@ Result<std::string> start_run(store::Conn& c, api::Ctx& ctx, const StartRun& s) 
   run.org = ctx.org();
   BX_RETURN_IF_ERROR(history(c, run, std::nullopt, nullptr, "trigger", s.subject_json, s.note, "{}",
                              std::nullopt, 1, ctx.now()));
-  if (!s.skipped) BX_RETURN_IF_ERROR(enqueue_run_job(c, ctx, id));
+  if (!s.skipped) BX_RETURN_IF_ERROR(enqueue_step_job(c, ctx, id));
   return id;
 }
 
@@ -785,7 +788,7 @@ Status on_events(store::Conn& c, api::Ctx& ctx, const std::vector<runtime::Event
         BX_RETURN_IF_ERROR(history(c, *run, run->step, &st, "resume", event_json(ev), decision, "{}",
                                    std::nullopt, 1, ctx.now()));
         BX_RETURN_IF_ERROR(save_run(c, *run, ctx.now()));
-        if (run->status == "running") BX_RETURN_IF_ERROR(enqueue_run_job(c, ctx, run->id));
+        if (run->status == "running") BX_RETURN_IF_ERROR(enqueue_step_job(c, ctx, run->id));
       }
     }
     if (!set->relative.empty()) BX_RETURN_IF_ERROR(schedule_relative_for_events(c, ctx, *set, ev));
@@ -938,7 +941,7 @@ Result<Advance> advance_once(api::Core& core, const std::string& run_id,
       run.wait_seq = run.n;
       wait_until = format_time(*o.wait_until);
       if (!o.wait_event.empty()) wait_event = o.wait_event;
-      BX_RETURN_IF_ERROR(enqueue_run_job(c, ctx, run.id, o.wait_until, run.wait_seq));
+      BX_RETURN_IF_ERROR(enqueue_step_job(c, ctx, run.id, o.wait_until, run.wait_seq));
       result = Advance::parked;
     } else if (o.finish || o.next < 0 || o.next >= steps) {
       run.status = "completed";
@@ -1038,7 +1041,7 @@ runtime::JobResult run_job(api::Core& core, const runtime::Job& job, bool groupe
         if (!run) return Status();
         Principal who = workflow_principal(*run);
         api::Ctx ctx(core, who, "workflow.step");
-        return enqueue_run_job(c, ctx, *run_id);
+        return enqueue_step_job(c, ctx, *run_id);
       });
       if (!st.ok()) return runtime::JobResult::retry(st.message());
       return runtime::JobResult::ok();
@@ -1282,55 +1285,59 @@ Result<std::shared_ptr<const Compiled>> still_current(store::Conn& c, api::Core&
   return cache(core).version(c, org, f.wf, f.version);
 }
 
-// Fires a schedule: one run, then the next firing.
-runtime::JobResult schedule_job(api::Core& core, const runtime::Job& job) {
+// A schedule or relative timer: in one transaction, if the workflow version it was queued for
+// is still current, `fire` acts as the workflows system principal.
+using FireFn = std::function<Status(store::Conn&, api::Ctx&, const FirePayload&, const Compiled&)>;
+
+runtime::JobResult fire_timer(api::Core& core, const runtime::Job& job, const char* op,
+                              const FireFn& fire) {
   auto f = fire_payload(job);
   if (!f) return runtime::JobResult::fail("bad payload");
-  const std::string& wf = f->wf;
-  const int version = f->version;
-  const std::string& fire = f->fire;
   Status st = core.db->transaction([&](store::Conn& c) -> Status {
     BX_ASSIGN_OR_RETURN(auto comp, still_current(c, core, job.org_id, *f));
     if (!comp) return Status();
     Principal who = api::system_principal(job.org_id, "workflows");
-    api::Ctx ctx(core, who, "workflow.schedule");
-    const Definition& def = *comp->def;
-    std::string subject = "{\"type\":\"schedule\",\"cron\":" + json::quote(def.trigger.cron) +
-                          ",\"fired_at\":" + json::quote(fire) + "}";
-    Facts facts;
-    facts.now = core.clock->now();
-    facts.set(Root::event, subject);
-    Evaluator e(comp->fields, facts);
-    StartRun s;
-    s.workflow_id = wf;
-    s.version = version;
-    s.trigger = TriggerKind::schedule;
-    s.subject_json = subject;
-    s.depth = 1;
-    if (!def.has_conditions || e.eval(def.conditions)) {
-      s.note = "schedule " + def.trigger.cron + " fired for " + fire;
-      BX_RETURN_IF_ERROR(start_run(c, ctx, s).status());
-    }
-    return schedule_next(c, ctx, wf, def, version);
+    api::Ctx ctx(core, who, op);
+    return fire(c, ctx, *f, *comp);
   });
   if (!st.ok()) return runtime::JobResult::retry(st.message());
   return runtime::JobResult::ok();
 }
 
+// Fires a schedule: one run, then the next firing.
+runtime::JobResult schedule_job(api::Core& core, const runtime::Job& job) {
+  return fire_timer(core, job, "workflow.schedule",
+                    [&](store::Conn& c, api::Ctx& ctx, const FirePayload& f,
+                        const Compiled& comp) -> Status {
+    const Definition& def = *comp.def;
+    std::string subject = "{\"type\":\"schedule\",\"cron\":" + json::quote(def.trigger.cron) +
+                          ",\"fired_at\":" + json::quote(f.fire) + "}";
+    Facts facts;
+    facts.now = core.clock->now();
+    facts.set(Root::event, subject);
+    Evaluator e(comp.fields, facts);
+    if (!def.has_conditions || e.eval(def.conditions)) {
+      StartRun s;
+      s.workflow_id = f.wf;
+      s.version = f.version;
+      s.trigger = TriggerKind::schedule;
+      s.subject_json = subject;
+      s.depth = 1;
+      s.note = "schedule " + def.trigger.cron + " fired for " + f.fire;
+      BX_RETURN_IF_ERROR(start_run(c, ctx, s).status());
+    }
+    return schedule_next(c, ctx, f.wf, def, f.version);
+  });
+}
+
 // A relative timer is due: if the record still gives this time, start a run on it.
 runtime::JobResult relative_job(api::Core& core, const runtime::Job& job) {
-  auto f = fire_payload(job);
-  if (!f) return runtime::JobResult::fail("bad payload");
-  const std::string& wf = f->wf;
-  const int version = f->version;
-  const std::string& subject_id = f->subject_id;
-  const std::string& fire = f->fire;
-  Status st = core.db->transaction([&](store::Conn& c) -> Status {
-    BX_ASSIGN_OR_RETURN(auto comp, still_current(c, core, job.org_id, *f));
-    if (!comp) return Status();
-    Principal who = api::system_principal(job.org_id, "workflows");
-    api::Ctx ctx(core, who, "workflow.relative");
-    const Definition& def = *comp->def;
+  return fire_timer(core, job, "workflow.relative",
+                    [&](store::Conn& c, api::Ctx& ctx, const FirePayload& f,
+                        const Compiled& comp) -> Status {
+    const Definition& def = *comp.def;
+    const std::string& subject_id = f.subject_id;
+    const std::string& fire = f.fire;
     BX_ASSIGN_OR_RETURN(auto value, field_time(c, ctx, def.trigger, subject_id));
     if (!value) return Status();
     TimePoint at = *value + std::chrono::duration_cast<std::chrono::milliseconds>(def.trigger.offset);
@@ -1369,11 +1376,11 @@ runtime::JobResult relative_job(api::Core& core, const runtime::Job& job) {
     ev.payload = subject;
     BX_RETURN_IF_ERROR(load_facts(c, ctx, facts, &ev, thread, def.roots_used | (1u << static_cast<int>(Root::shipment))));
     facts.set(Root::event, subject);
-    Evaluator e(comp->fields, facts);
+    Evaluator e(comp.fields, facts);
     if (def.has_conditions && !e.eval(def.conditions)) return Status();
     StartRun s;
-    s.workflow_id = wf;
-    s.version = version;
+    s.workflow_id = f.wf;
+    s.version = f.version;
     s.trigger = TriggerKind::relative;
     s.thread_id = thread;
     s.subject_json = subject;
@@ -1382,8 +1389,6 @@ runtime::JobResult relative_job(api::Core& core, const runtime::Job& job) {
              sched::format_duration(def.trigger.offset) + " reached at " + fire;
     return start_run(c, ctx, s).status();
   });
-  if (!st.ok()) return runtime::JobResult::retry(st.message());
-  return runtime::JobResult::ok();
 }
 
 }  // namespace

@@ -91,6 +91,9 @@ Status load_facts(store::Conn& c, api::Ctx& ctx, Facts& facts, const runtime::Ev
 /// The "workflows" event consumer.
 Status on_events(store::Conn& c, api::Ctx& ctx, const std::vector<runtime::EventRecord>& events);
 
+/// Queues a job that advances a run (inside the caller's transaction): after a manual retry.
+Status enqueue_run(store::Conn& c, api::Ctx& ctx, const std::string& run_id);
+
 /// Starts a run (inside the caller's transaction): run row, history, job. Returns the run id.
 struct StartRun {
   std::string workflow_id;

@@ -218,3 +218,15 @@ def run_cli(db_url, *args):
     if out.returncode != 0:
         raise RuntimeError("banxway %s failed: %s" % (" ".join(args), out.stderr.decode()))
     return json.loads(out.stdout.decode())
+
+
+def wait_for(fn, timeout=20.0):
+    """Polls fn every 50 ms until it returns something true (returned); fails after timeout."""
+    deadline = time.time() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError("condition not reached in %.0f s" % timeout)
+        time.sleep(0.05)

@@ -6,14 +6,13 @@ import hashlib
 import hmac
 import http.server
 import json
-import os
 import threading
 import time
 import uuid
 
 import pytest
 
-from server_harness import Server
+from server_harness import Server, wait_for
 
 API = "/api/v1"
 
@@ -46,17 +45,6 @@ class Receiver:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-def wait_for(fn, timeout=20.0):
-    deadline = time.time() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("condition not reached in %.0f s" % timeout)
-        time.sleep(0.05)
 
 
 def verify(secret, headers, body, window=300):

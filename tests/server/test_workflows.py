@@ -2,8 +2,9 @@
 runs (no host stepping): definitions, validation errors with their path, a run triggered by an
 event, runs listed per workflow and per thread, a dry run, cancel."""
 
-import time
 import uuid
+
+from server_harness import wait_for
 
 API = "/api/v1"
 THREADS = API + "/communications/threads"
@@ -12,17 +13,6 @@ WORKFLOWS = API + "/workflows"
 
 def unique(prefix):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
-
-
-def wait_for(fn, timeout=15.0):
-    deadline = time.time() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("condition not reached in %.0f s" % timeout)
-        time.sleep(0.05)
 
 
 def test_event_triggered_run_and_its_listings(server, api):
