@@ -15,6 +15,8 @@
 #include "services/sla.hpp"
 #include "services/webhooks.hpp"
 #include "workflow/runner.hpp"
+#include "compose/ai_gate.hpp"
+#include "compose/message_analysis.hpp"
 #include "services/outbox.hpp"
 #include "services/shipments.hpp"
 
@@ -70,6 +72,8 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   impl->dispatch->add(std::string(workflow::kConsumer), workflow::on_events);
   impl->dispatch->add(std::string(services::kSlaConsumer), services::sla_on_events);
   impl->dispatch->add("webhooks", services::webhooks_on_events);
+  impl->dispatch->add(std::string(compose::kAnalysisConsumer), compose::analysis_on_events);
+  BX_RETURN_IF_ERROR(compose::open_provider(impl->core));
   impl->core.db->set_commit_observer(
       [feed = impl->feed.get(), dispatch = impl->dispatch.get()](
           const std::vector<std::string>& orgs) {
@@ -99,6 +103,7 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   workflow::register_jobs(*impl->jobs, impl->core);
   services::register_sla_jobs(*impl->jobs, impl->core);
   services::register_webhook_jobs(*impl->jobs, impl->core);
+  compose::register_analysis_jobs(*impl->jobs, impl->core);
   impl->mail = std::make_unique<runtime::MailWatcher>(
       impl->core, "mail:" + impl->core.ids->next());
   for (const auto& op : api::registry().all()) {
@@ -124,6 +129,12 @@ Result<CallResult> Engine::call(std::string_view op_name, std::string_view param
 
 Result<CallResult> Engine::call(std::string_view op_name, std::string_view params_json,
                                 const Principal& who) {
+  return call_streaming(op_name, params_json, who, StreamSink{});
+}
+
+Result<CallResult> Engine::call_streaming(std::string_view op_name, std::string_view params_json,
+                                          const Principal& who, const StreamSink& sink,
+                                          std::atomic<bool>* cancel) {
   const api::Operation* op = api::registry().find(op_name);
   if (!op) return NotFound("unknown operation: " + std::string(op_name.substr(0, 100)));
   if (who.org_id.empty()) return Unauthenticated("no organization for this caller");
@@ -137,6 +148,7 @@ Result<CallResult> Engine::call(std::string_view op_name, std::string_view param
   if (!params.IsObject()) return InvalidArgument("params must be a JSON object");
   BX_RETURN_IF_ERROR(op->schema.validate(params, params.GetAllocator()));
   api::Ctx ctx(impl_->core, who, op->name);
+  if (sink) ctx.set_stream(&sink, cancel);
   Result<std::string> r = [&]() -> Result<std::string> {
     try {
       return op->handler(ctx, params);

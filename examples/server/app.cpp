@@ -633,6 +633,32 @@ void App::run_operation(const HttpRequest& req, const Prepared& p, HttpResponse&
     set_error(res, params.status());
     return;
   }
+  if (req.stream && p.op->name == "compose.suggest") {
+    // Server-Sent Events (docs/COMPOSE.md): each engine event becomes one SSE event; an error
+    // after the stream started is an "error" event, before it an ordinary JSON answer.
+    bool started = false;
+    banxway::Engine::StreamSink sink = [&](std::string_view event, std::string_view data) {
+      started = true;
+      std::string frame;
+      frame.reserve(event.size() + data.size() + 16);
+      frame.append("event: ").append(event).append("\ndata: ").append(data).append("\n\n");
+      return req.stream->write(frame);
+    };
+    auto r = engine_.call_streaming(p.op->name, *params, *who, sink, req.stream->cancel_flag());
+    if (!started) {
+      if (!r.ok()) return set_error(res, r.status());
+      res.body = success_envelope(r->data);  // (a stream that never started: nothing to send)
+      return;
+    }
+    if (!r.ok() && !req.stream->cancel_flag()->load()) {
+      std::string frame = "event: error\ndata: ";
+      frame += error_envelope(r.status());
+      frame += "\n\n";
+      req.stream->write(frame);
+    }
+    res.streamed = true;
+    return;
+  }
   auto r = engine_.call(p.op->name, *params, *who);
   if (!r.ok()) {
     set_error(res, r.status());

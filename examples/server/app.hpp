@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -23,6 +24,18 @@ class Engine;
 
 namespace bxserver {
 
+/// Where a streamed (text/event-stream) answer goes: the connection, owned by the transport.
+/// write() may be called from the worker thread; false means the client is gone (or too slow:
+/// more than a bounded amount is waiting to be sent). cancel_flag() is set when the client
+/// closes the connection, even while nothing is being written.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  /// The first call sends the response head (200, text/event-stream) before `bytes`.
+  virtual bool write(std::string_view bytes) = 0;
+  virtual std::atomic<bool>* cancel_flag() = 0;
+};
+
 struct HttpRequest {
   Method method = Method::other;
   std::string_view target;         // path and query as sent
@@ -36,6 +49,8 @@ struct HttpRequest {
   std::string_view twilio_signature;   // Twilio
   std::string_view remote_addr;
   std::string_view content_disposition;  // raw document uploads may name the file here
+  std::string_view accept;
+  StreamWriter* stream = nullptr;  // set when the client accepts text/event-stream
 };
 
 struct HttpResponse {
@@ -47,6 +62,7 @@ struct HttpResponse {
   std::string_view route;  // the matched route's pattern (metrics label); empty: none
   int retry_after = 0;     // seconds, for 429 (Retry-After); 0: no header
   std::vector<std::pair<std::string_view, std::string>> headers;  // any others to send
+  bool streamed = false;  // the answer already went out through HttpRequest::stream
 };
 
 /// What prepare() decided, carried to the worker that runs execute().

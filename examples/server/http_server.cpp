@@ -13,7 +13,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <array>
 #include <chrono>
+#include <deque>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -278,6 +280,12 @@ class Session : public std::enable_shared_from_this<Session> {
     req_.twilio_signature = sv(r["X-Twilio-Signature"]);
     req_.remote_addr = peer_;
     req_.content_disposition = sv(r[http::field::content_disposition]);
+    req_.accept = sv(r[http::field::accept]);
+    req_.stream = nullptr;
+    if (req_.accept.find("text/event-stream") != std::string_view::npos) {
+      sse_ = std::make_shared<SseWriter>(*this);
+      req_.stream = sse_.get();
+    }
     keep_alive_ = r.keep_alive();
     prep_ = Prepared{};
     out_ = HttpResponse{};
@@ -296,6 +304,8 @@ class Session : public std::enable_shared_from_this<Session> {
         self->work_done_ = true;
         self->deadline_.cancel();
         self->out_ = std::move(self->work_out_);
+        if (self->out_.streamed) return self->finish_stream();
+        self->sse_.reset();
         self->send();
       });
     });
@@ -303,7 +313,9 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_.async_wait([self = shared_from_this(), seq](beast::error_code e) {
       // A timer that fired while the result was being delivered, or for an earlier request on
       // this connection, must not answer a second time.
-      if (e || self->timed_out_ || self->work_done_ || seq != self->request_seq_) return;
+      if (e || self->timed_out_ || self->work_done_ || self->streaming_ ||
+          seq != self->request_seq_)
+        return;
       self->timed_out_ = true;
       self->keep_alive_ = false;
       std::string_view route = self->out_.route;
@@ -315,6 +327,124 @@ class Session : public std::enable_shared_from_this<Session> {
                              std::to_string(self->srv_.cfg.request_timeout_s) +
                              " s (--request-timeout)");
       self->send();
+    });
+  }
+
+  // --- Server-Sent Events (compose.suggest; docs/COMPOSE.md) ----------------------------
+  // The worker hands frames to SseWriter::write; they are queued and written here, on the
+  // strand, one after another. The response has no length: it ends when the connection closes
+  // (Connection: close). A read kept pending on the socket notices a client that goes away and
+  // sets the cancel flag the engine polls.
+ public:
+  class SseWriter final : public StreamWriter {
+   public:
+    explicit SseWriter(Session& s) : s_(s) {}
+    bool write(std::string_view bytes) override {
+      if (cancel_.load()) return false;
+      // A client that does not read cannot make the server buffer without bound.
+      if (queued_.fetch_add(bytes.size()) + bytes.size() > (4u << 20)) {
+        cancel_.store(true);
+        return false;
+      }
+      asio::post(s_.stream_.get_executor(),
+                 [self = s_.shared_from_this(), frame = std::string(bytes)]() mutable {
+                   self->stream_push(std::move(frame));
+                 });
+      return true;
+    }
+    std::atomic<bool>* cancel_flag() override { return &cancel_; }
+    std::atomic<bool> cancel_{false};
+    std::atomic<size_t> queued_{0};
+
+   private:
+    Session& s_;
+  };
+
+ private:
+  void stream_push(std::string frame) {
+    if (timed_out_ || !sse_) {
+      if (sse_) sse_->cancel_.store(true);
+      return;
+    }
+    if (!streaming_) {
+      streaming_ = true;
+      deadline_.cancel();
+      keep_alive_ = false;
+      std::string head = "HTTP/1.1 200 OK\r\nServer: ";
+      head += server_header();
+      head += "\r\nDate: " + http_date() +
+              "\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+              "X-Accel-Buffering: no\r\nConnection: close\r\n";
+      if (parser_ && parser_->is_header_done()) {
+        std::string_view allowed = srv_.app.allowed_origin(sv(parser_->get()[http::field::origin]));
+        if (!allowed.empty()) {
+          head += "Access-Control-Allow-Origin: " + std::string(allowed) + "\r\n";
+          if (allowed != "*") head += "Vary: Origin\r\n";
+        }
+      }
+      head += "\r\n";
+      sse_->queued_.fetch_add(head.size());
+      stream_queue_.push_back(std::move(head));
+      watch_close();
+    }
+    stream_queue_.push_back(std::move(frame));
+    pump();
+  }
+
+  void watch_close() {
+    stream_.socket().async_read_some(
+        asio::buffer(watch_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) {
+            if (self->sse_) self->sse_->cancel_.store(true);
+            if (self->stream_closing_) self->close();
+            return;
+          }
+          self->watch_close();  // bytes after the request are ignored
+        });
+  }
+
+  void pump() {
+    if (stream_writing_ || stream_queue_.empty()) return;
+    stream_writing_ = true;
+    stream_.expires_after(std::chrono::seconds(30));  // a client that stops reading
+    asio::async_write(stream_, asio::buffer(stream_queue_.front()),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                        self->stream_writing_ = false;
+                        self->stream_bytes_ += n;
+                        std::size_t sz = self->stream_queue_.front().size();
+                        self->stream_queue_.pop_front();
+                        if (self->sse_) self->sse_->queued_.fetch_sub(sz);
+                        if (ec) {
+                          if (self->sse_) self->sse_->cancel_.store(true);
+                          self->stream_queue_.clear();
+                          self->stream_failed_ = true;
+                        }
+                        if (self->stream_queue_.empty() && self->stream_finished_)
+                          return self->end_stream();
+                        if (!ec) self->pump();
+                      });
+  }
+
+  // The worker is done: once the queue is written, the response ends with the connection.
+  void finish_stream() {
+    stream_finished_ = true;
+    if (!stream_writing_ && stream_queue_.empty()) end_stream();
+  }
+
+  void end_stream() {
+    res_ = http::response<http::string_body>{};
+    res_.result(stream_failed_ ? 499 : 200);
+    log_access();
+    record_metrics();
+    end_request();
+    stream_closing_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    // The pending read sees the client's close; give it two seconds at most.
+    deadline_.expires_after(std::chrono::seconds(2));
+    deadline_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e) self->close();
     });
   }
 
@@ -445,6 +575,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t body_limit_ = 0;
   asio::steady_timer deadline_;  // --request-timeout while an operation runs
   HttpResponse work_out_;        // written by the worker
+  std::shared_ptr<SseWriter> sse_;  // the current request's stream, when it accepts SSE
+  std::deque<std::string> stream_queue_;
+  std::array<char, 512> watch_buf_{};
+  std::size_t stream_bytes_ = 0;
+  bool streaming_ = false, stream_writing_ = false, stream_finished_ = false;
+  bool stream_closing_ = false, stream_failed_ = false;
   bool timed_out_ = false;
   bool work_done_ = false;
   uint64_t request_seq_ = 0;

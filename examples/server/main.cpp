@@ -2,6 +2,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
@@ -87,6 +88,35 @@ banxway::EngineOptions engine_options(const ServerConfig& cfg) {
   else if (const char* w = std::getenv("OPENAI_API_KEY"))
     o.transcription_api_key = w;
   if (const char* v = std::getenv("TRANSCRIPTION_MODEL")) o.transcription_model = v;
+  // AI provider for drafts and message analysis (docs/AI.md): AI_PROVIDER=openai|anthropic.
+  auto env = [](const char* k) -> std::string {
+    const char* v = std::getenv(k);
+    return v ? v : "";
+  };
+  o.ai_provider = env("AI_PROVIDER");
+  o.ai_base_url = env("AI_BASE_URL");
+  o.ai_model = env("AI_MODEL");
+  o.ai_api_key = env("AI_API_KEY");
+  if (o.ai_api_key.empty())
+    o.ai_api_key = env(o.ai_provider == "anthropic" ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY");
+  if (o.ai_base_url.empty() && o.ai_provider == "openai") o.ai_base_url = "https://api.openai.com/v1";
+  if (o.ai_base_url.empty() && o.ai_provider == "anthropic") o.ai_base_url = "https://api.anthropic.com";
+  auto env_int = [&](const char* k, auto fallback) {
+    std::string v = env(k);
+    long long n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty()) return fallback;
+    if (ec != std::errc() || end != v.data() + v.size() || n < 0) {
+      spdlog::warn("{}={} is not a non-negative integer; using {}", k, v, fallback);
+      return fallback;
+    }
+    return static_cast<decltype(fallback)>(n);
+  };
+  o.ai_monthly_token_budget = env_int("AI_MONTHLY_TOKEN_BUDGET", int64_t{0});
+  o.ai_first_token_timeout_ms = env_int("AI_FIRST_TOKEN_TIMEOUT_MS", o.ai_first_token_timeout_ms);
+  o.ai_total_timeout_ms = env_int("AI_TOTAL_TIMEOUT_MS", o.ai_total_timeout_ms);
+  o.ai_log_traffic = env("AI_LOG_TRAFFIC") == "1";
+  o.ai_allow_private_network = cfg.allow_private_targets || env("AI_ALLOW_PRIVATE_NETWORK") == "1";
   return o;
 }
 

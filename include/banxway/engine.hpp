@@ -2,6 +2,7 @@
 // dispatches one by name with JSON params, after authentication and schema validation.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -76,6 +77,29 @@ struct EngineOptions {
   /// Workflow webhook steps may call private, loopback or link-local addresses (tests,
   /// on-premises receivers). Off: such targets fail the step.
   bool workflow_webhooks_allow_private_network = false;
+  /// AI provider for drafts and message analysis (docs/AI.md, docs/COMPOSE.md). ai_provider:
+  /// "openai" (any OpenAI-compatible Chat Completions server: OpenAI, llama.cpp, vLLM,
+  /// Ollama) or "anthropic"; empty: none, and every AI feature uses its deterministic path
+  /// (output marked source "rules"). ai_base_url e.g. "https://api.openai.com/v1",
+  /// "http://127.0.0.1:8080/v1", "https://api.anthropic.com".
+  std::string ai_provider;
+  std::string ai_base_url;
+  std::string ai_api_key;
+  std::string ai_model;
+  int ai_connect_timeout_ms = 5000;
+  int ai_first_token_timeout_ms = 30000;
+  int ai_total_timeout_ms = 120000;
+  int ai_max_attempts = 3;  // before the first token, on 429 / 5xx / connection errors
+  /// Let ai_base_url be a loopback or private address (a local model server, tests).
+  bool ai_allow_private_network = false;
+  /// Log prompts and completions at debug level. Off: they are never logged.
+  bool ai_log_traffic = false;
+  /// Tokens (input + output) an organization may use per calendar month (UTC); 0: no limit.
+  /// An organization's settings.ai_monthly_token_budget overrides it.
+  int64_t ai_monthly_token_budget = 0;
+  /// Inbound messages are also classified by the model (intent, sentiment, urgency) when a
+  /// provider is configured; the deterministic analysis runs regardless.
+  bool ai_analyze_messages = true;
   /// Test seams; defaults are the system clock and UUIDv7 ids.
   std::shared_ptr<Clock> clock;
   std::shared_ptr<IdSource> ids;
@@ -171,6 +195,16 @@ class Engine {
                           const Principal& who);
   Result<CallResult> call(std::string_view op, std::string_view params_json,
                           std::string_view credential);
+  /// Receives a streaming operation's events (compose.suggest: "context", "delta", "done");
+  /// data is a JSON object. Return false to cancel the operation (the client went away).
+  using StreamSink = std::function<bool(std::string_view event, std::string_view data_json)>;
+  /// Runs an operation that can stream (compose.suggest); others ignore the sink. The result
+  /// is the same as call()'s; events already went to the sink as they happened. `cancel`
+  /// (optional) may be set from another thread to stop the operation early (a provider call in
+  /// progress is aborted within about 50 ms).
+  Result<CallResult> call_streaming(std::string_view op, std::string_view params_json,
+                                    const Principal& who, const StreamSink& sink,
+                                    std::atomic<bool>* cancel = nullptr);
 
   /// Ingests one raw RFC 5322 message (bytes, any size up to max_message_bytes). Returns the
   /// same JSON as the inbound.email operation: {"message", "thread_id", "duplicate", ...}.

@@ -2,6 +2,7 @@
 // write path (one transaction with an event row and an audit row).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -17,6 +18,9 @@
 
 namespace banxway::workflow {
 class Cache;
+}
+namespace banxway::ai {
+class Provider;
 }
 
 namespace banxway::api {
@@ -36,6 +40,8 @@ struct Core {
   std::function<bool(const std::string& org_id, const std::string& user_id)> user_online;
   /// Compiled workflows (workflow/runner.hpp), created with the engine.
   std::shared_ptr<workflow::Cache> workflows;
+  /// The configured AI provider (EngineOptions::ai_*), or null: deterministic paths only.
+  std::shared_ptr<const ai::Provider> ai;
 };
 
 class Ctx {
@@ -71,6 +77,23 @@ class Ctx {
     audits_.clear();
   }
 
+  /// Streaming operations (Engine::call_streaming): emit() hands an event to the caller's sink
+  /// and returns false once the caller has cancelled (then cancelled() stays true, and
+  /// cancel_flag() is set for a provider call to poll). Without a sink, emit() does nothing.
+  /// `cancel`, when given, is the caller's own flag (it may set it from another thread).
+  void set_stream(const Engine::StreamSink* sink, std::atomic<bool>* cancel) {
+    sink_ = sink;
+    if (cancel) cancel_ = cancel;
+  }
+  bool streaming() const { return sink_ != nullptr; }
+  bool emit(std::string_view event, std::string_view data_json) {
+    if (cancel_->load()) return false;
+    if (sink_ && !(*sink_)(event, data_json)) cancel_->store(true);
+    return !cancel_->load();
+  }
+  bool cancelled() const { return cancel_->load(); }
+  const std::atomic<bool>* cancel_flag() const { return cancel_; }
+
  private:
   Core& core_;
   const Principal& who_;
@@ -84,6 +107,9 @@ class Ctx {
     std::string id, target_type, target_id, detail;
   };
   bool defer_ = false;
+  const Engine::StreamSink* sink_ = nullptr;
+  std::atomic<bool> own_cancel_{false};
+  std::atomic<bool>* cancel_ = &own_cancel_;
   std::vector<PendingEvent> events_;
   std::vector<PendingAudit> audits_;
 };

@@ -1,6 +1,8 @@
 // orgs.*: the caller's organization; bootstrap for trusted hosts.
 #include "api/auth.hpp"
 #include "api/registry.hpp"
+#include "compose/message_analysis.hpp"
+#include "runtime/event_dispatch.hpp"
 #include "services/common.hpp"
 #include "services/orgs.hpp"
 #include "sched/zone.hpp"
@@ -51,6 +53,9 @@ Result<Bootstrap> bootstrap_org(api::Core& core, std::string_view name) {
     if (!r.ok()) return r.status();
     BX_ASSIGN_OR_RETURN(org_json, get_org(c, org_id));
     BX_RETURN_IF_ERROR(ctx.event(c, "org.created", "organization", org_id, std::nullopt, org_json));
+    // Every organization's inbound messages are analyzed (compose/message_analysis.hpp).
+    BX_RETURN_IF_ERROR(runtime::EventDispatcher::activate(c, compose::kAnalysisConsumer, org_id,
+                                                          ctx.now()));
     return ctx.audit(c, "organization", org_id);
   });
   if (!st.ok()) return st;
@@ -70,12 +75,18 @@ void register_org_ops(Registry& r) {
   r.add("orgs.update",
         "Rename the organization or change its settings: time_zone (IANA; schedules and business "
         "calendars without their own zone use it), default_region (ISO 3166 alpha-2, for phone "
-        "numbers without a country code)",
+        "numbers without a country code), tone and signature (reply drafts), "
+        "ai_monthly_token_budget (tokens per month; null: the engine's default) and ai_redact "
+        "(phone numbers and e-mail addresses removed from what goes to the AI provider)",
         Permission::users_admin,
         R"({"type":"object","properties":{
             "name":{"type":"string","minLength":1,"maxLength":200},
             "time_zone":{"type":"string","minLength":1,"maxLength":64},
-            "default_region":{"type":"string","pattern":"^[A-Za-z]{2}$"}}})",
+            "default_region":{"type":"string","pattern":"^[A-Za-z]{2}$"},
+            "tone":{"type":"string","enum":["professional","friendly","formal"]},
+            "signature":{"type":"string","maxLength":2000},
+            "ai_monthly_token_budget":{"type":["integer","null"],"minimum":0,"maximum":1000000000000},
+            "ai_redact":{"type":"boolean"}}})",
         [](Ctx& ctx, json::Value& p) -> Result<std::string> {
           if (auto z = json::get_string(p, "time_zone")) {
             auto zone = sched::find_zone(*z);
@@ -90,7 +101,13 @@ void register_org_ops(Registry& r) {
             if (!json::parse(cur[0].text(0), &settings).ok() || !settings.IsObject())
               settings.SetObject();
             auto& a = settings.GetAllocator();
-            for (const char* k : {"time_zone", "default_region"}) {
+            for (const char* k : {"ai_monthly_token_budget", "ai_redact"}) {
+              const json::Value* v = json::get(p, k);
+              if (!v) continue;
+              settings.RemoveMember(k);
+              if (!v->IsNull()) settings.AddMember(json::Value(k, a), json::Value(*v, a), a);
+            }
+            for (const char* k : {"time_zone", "default_region", "tone", "signature"}) {
               auto v = json::get_string(p, k);
               if (!v) continue;
               std::string val(*v);

@@ -50,6 +50,7 @@ const Registry& registry() {
     register_webhook_ops(reg);
     register_workflow_ops(reg);
     register_sla_ops(reg);
+    register_compose_ops(reg);
     return reg;
   }();
   return r;

@@ -59,6 +59,7 @@ void register_analytics_ops(Registry& r);
 void register_webhook_ops(Registry& r);
 void register_workflow_ops(Registry& r);
 void register_sla_ops(Registry& r);
+void register_compose_ops(Registry& r);
 
 /// Schema fragments shared by operations.
 namespace schema {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -199,6 +200,13 @@ struct Transfer {
   std::vector<Header> headers;
   size_t header_bytes = 0;
   bool headers_too_large = false;
+  // http_stream only: the body goes to these handlers instead of `body`
+  const StreamHandlers* stream = nullptr;
+  CURL* handle = nullptr;
+  bool head_delivered = false;
+  bool stopped = false;           // a handler returned false
+  size_t streamed = 0;            // body bytes handed over so far
+  std::exception_ptr exception;   // thrown by a handler; rethrown once curl is out of the way
 };
 
 curl_socket_t on_open_socket(void* userp, curlsocktype purpose, curl_sockaddr* addr) {
@@ -218,9 +226,42 @@ curl_socket_t on_open_socket(void* userp, curlsocktype purpose, curl_sockaddr* a
   return ::socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
+// Hands the final response head to the stream handler (once). False when it declines.
+bool deliver_head(Transfer* t) {
+  t->head_delivered = true;
+  if (!t->stream->on_head) return true;
+  long code = 0;
+  curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
+  return t->stream->on_head(static_cast<int>(code), t->headers);
+}
+
+size_t on_stream_write(Transfer* t, char* data, size_t len) {
+  if (len > t->max_body - t->streamed) {
+    t->too_large = true;
+    return 0;
+  }
+  t->streamed += len;
+  try {
+    if (!t->head_delivered && !deliver_head(t)) {
+      t->stopped = true;
+      return 0;
+    }
+    if (t->stream->on_data && !t->stream->on_data(std::string_view(data, len))) {
+      t->stopped = true;
+      return 0;
+    }
+  } catch (...) {  // must not unwind through libcurl
+    t->exception = std::current_exception();
+    t->stopped = true;
+    return 0;
+  }
+  return len;
+}
+
 size_t on_write(char* data, size_t size, size_t n, void* userp) {
   auto* t = static_cast<Transfer*>(userp);
   size_t len = size * n;
+  if (t->stream) return on_stream_write(t, data, len);
   if (len > t->max_body - t->body.size()) {
     t->too_large = true;
     return 0;  // aborts with CURLE_WRITE_ERROR
@@ -314,9 +355,22 @@ std::optional<std::chrono::milliseconds> HttpResponse::retry_after() const {
 }
 
 // ---------------------------------------------------------------------------------------------
-// http_request
+// http_request and http_stream share the checks and the option setup below; only the way the
+// transfer is driven differs (curl_easy_perform, or a multi loop that can be cancelled).
 
-Result<HttpResponse> http_request(const HttpRequest& req) {
+namespace {
+
+// One prepared transfer: the libcurl handles, and how messages name the request.
+struct Prepared {
+  std::unique_ptr<CURLU, UrlFree> url;
+  std::unique_ptr<curl_slist, SlistFree> list;
+  std::unique_ptr<CURL, EasyCleanup> curl;
+  std::string where, host, query;  // "METHOD scheme://host[:port]/path"; no query, no password
+  char errbuf[CURL_ERROR_SIZE] = {};
+};
+
+// Validates the request and sets up an easy handle writing into `t`.
+Status prepare(const HttpRequest& req, Transfer& t, Prepared& p) {
   static const char* const kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
   if (std::none_of(std::begin(kMethods), std::end(kMethods),
                    [&](const char* m) { return req.method == m; }))
@@ -328,40 +382,37 @@ Result<HttpResponse> http_request(const HttpRequest& req) {
   ensure_curl();
 
   // --- the URL: parsed once, here, so errors can name it without its query or credentials
-  std::unique_ptr<CURLU, UrlFree> url(curl_url());
-  if (!url) return Internal("http: out of memory");
+  p.url.reset(curl_url());
+  if (!p.url) return Internal("http: out of memory");
   if (req.url.size() > 8192 || req.url.find_first_of("\r\n") != std::string::npos ||
-      curl_url_set(url.get(), CURLUPART_URL, req.url.c_str(), 0) != CURLUE_OK)
+      curl_url_set(p.url.get(), CURLUPART_URL, req.url.c_str(), 0) != CURLUE_OK)
     return InvalidArgument("http: malformed URL");
   auto part = [&](CURLUPart which) -> std::string {
-    char* p = nullptr;
+    char* cp = nullptr;
     std::string out;
-    if (curl_url_get(url.get(), which, &p, 0) == CURLUE_OK && p) out = p;
-    curl_free(p);
+    if (curl_url_get(p.url.get(), which, &cp, 0) == CURLUE_OK && cp) out = cp;
+    curl_free(cp);
     return out;
   };
   const std::string scheme = part(CURLUPART_SCHEME);
-  const std::string host = part(CURLUPART_HOST);
+  p.host = part(CURLUPART_HOST);
   if (scheme != "http" && scheme != "https")
     return InvalidArgument("http: only http:// and https:// URLs are allowed");
-  if (host.empty()) return InvalidArgument("http: the URL has no host");
+  if (p.host.empty()) return InvalidArgument("http: the URL has no host");
   if (!part(CURLUPART_USER).empty() || !part(CURLUPART_PASSWORD).empty())
     return InvalidArgument(
         "http: credentials in the URL are not allowed (use basic_user/basic_password)");
   const std::string port = part(CURLUPART_PORT);
-  const std::string query = part(CURLUPART_QUERY);
-  // How messages name the request: scheme://host[:port]/path — no query, no credentials.
-  const std::string where =
-      req.method + " " + scheme + "://" + host + (port.empty() ? "" : ":" + port) +
-      part(CURLUPART_PATH);
+  p.query = part(CURLUPART_QUERY);
+  p.where = req.method + " " + scheme + "://" + p.host + (port.empty() ? "" : ":" + port) +
+            part(CURLUPART_PATH);
 
   // --- headers
-  std::unique_ptr<curl_slist, SlistFree> list;
   auto add = [&](const std::string& line) {
-    curl_slist* next = curl_slist_append(list.get(), line.c_str());
+    curl_slist* next = curl_slist_append(p.list.get(), line.c_str());
     if (!next) return false;  // the old list is intact and still owned
-    (void)list.release();
-    list.reset(next);
+    (void)p.list.release();
+    p.list.reset(next);
     return true;
   };
   for (const auto& [name, value] : req.headers) {
@@ -376,15 +427,14 @@ Result<HttpResponse> http_request(const HttpRequest& req) {
   // No "Expect: 100-continue" round trip for larger bodies unless the caller asks for it.
   if (!has_header(req.headers, "Expect") && !add("Expect:")) return Internal("http: out of memory");
 
-  std::unique_ptr<CURL, EasyCleanup> curl(curl_easy_init());
-  if (!curl) return Internal("http: curl_easy_init failed");
-  CURL* h = curl.get();
-  char errbuf[CURL_ERROR_SIZE] = {};
-  Transfer t;
+  p.curl.reset(curl_easy_init());
+  if (!p.curl) return Internal("http: curl_easy_init failed");
+  CURL* h = p.curl.get();
   t.allow_private = req.allow_private_network;
   t.max_body = req.max_response_bytes;
+  t.handle = h;
 
-  curl_easy_setopt(h, CURLOPT_CURLU, url.get());
+  curl_easy_setopt(h, CURLOPT_CURLU, p.url.get());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
@@ -395,7 +445,7 @@ Result<HttpResponse> http_request(const HttpRequest& req) {
   curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
   curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, p.errbuf);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, req.verify_certificates ? 1L : 0L);
@@ -410,7 +460,7 @@ Result<HttpResponse> http_request(const HttpRequest& req) {
                          req.max_response_bytes, std::numeric_limits<curl_off_t>::max())));
   if (!has_header(req.headers, "User-Agent"))
     curl_easy_setopt(h, CURLOPT_USERAGENT, "banxway/" BANXWAY_VERSION_STRING);
-  if (list) curl_easy_setopt(h, CURLOPT_HTTPHEADER, list.get());
+  if (p.list) curl_easy_setopt(h, CURLOPT_HTTPHEADER, p.list.get());
   if (!req.basic_user.empty()) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
     curl_easy_setopt(h, CURLOPT_USERNAME, req.basic_user.c_str());
@@ -428,23 +478,13 @@ Result<HttpResponse> http_request(const HttpRequest& req) {
   } else {
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
+  return Status::OK();
+}
 
-  CURLcode rc;
-  {
-    SigpipeBlock no_sigpipe;  // a peer that hangs up mid-TLS must not kill the host
-    rc = curl_easy_perform(h);
-  }
-
-  if (rc == CURLE_OK) {
-    long code = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    HttpResponse res;
-    res.status = static_cast<int>(code);
-    res.headers = std::move(t.headers);
-    res.body = std::move(t.body);
-    return res;
-  }
-
+// The Status for a failed transfer (rc != CURLE_OK).
+Status transfer_error(CURLcode rc, const HttpRequest& req, const Transfer& t, const Prepared& p) {
+  const std::string& where = p.where;
+  const std::string& host = p.host;
   if (t.blocked)
     return PermissionDenied("http: refusing to connect to a " + std::string(t.blocked_class) +
                             " address (" + t.blocked_address + ") for " + where);
@@ -455,10 +495,10 @@ Result<HttpResponse> http_request(const HttpRequest& req) {
     return PayloadTooLarge("http: the response headers from " + where + " exceed " +
                            std::to_string(kMaxHeaderBytes) + " bytes");
 
-  std::string detail = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+  std::string detail = p.errbuf[0] ? std::string(p.errbuf) : std::string(curl_easy_strerror(rc));
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
   scrub(detail, req.basic_password, "***");
-  if (!query.empty()) scrub(detail, query, "…");
+  if (!p.query.empty()) scrub(detail, p.query, "…");
   auto InvalidArgument_ = [](std::string m) { return InvalidArgument(std::move(m)); };
   auto fail = [&](Status (*make)(std::string), const std::string& what) {
     return make("http: " + where + ": " + what + " (" + detail + ")");
@@ -492,6 +532,100 @@ Result<HttpResponse> http_request(const HttpRequest& req) {
       // reset connections, empty replies, broken framing: a later attempt may succeed
       return fail(Unavailable, "request failed");
   }
+}
+
+struct MultiCleanup {
+  void operator()(CURLM* m) const noexcept { curl_multi_cleanup(m); }
+};
+
+}  // namespace
+
+Result<HttpResponse> http_request(const HttpRequest& req) {
+  Transfer t;
+  Prepared p;
+  BX_RETURN_IF_ERROR(prepare(req, t, p));
+
+  CURLcode rc;
+  {
+    SigpipeBlock no_sigpipe;  // a peer that hangs up mid-TLS must not kill the host
+    rc = curl_easy_perform(p.curl.get());
+  }
+
+  if (rc == CURLE_OK) {
+    long code = 0;
+    curl_easy_getinfo(p.curl.get(), CURLINFO_RESPONSE_CODE, &code);
+    HttpResponse res;
+    res.status = static_cast<int>(code);
+    res.headers = std::move(t.headers);
+    res.body = std::move(t.body);
+    return res;
+  }
+  return transfer_error(rc, req, t, p);
+}
+
+Result<int> http_stream(const HttpRequest& req, const StreamHandlers& handlers) {
+  Transfer t;
+  t.stream = &handlers;
+  Prepared p;
+  BX_RETURN_IF_ERROR(prepare(req, t, p));
+
+  // A multi loop rather than curl_easy_perform: the easy interface may sit up to a second in
+  // one wait while the peer is quiet, and a cancel must land within 100 ms.
+  std::unique_ptr<CURLM, MultiCleanup> multi(curl_multi_init());
+  if (!multi) return Internal("http: curl_multi_init failed");
+  CURL* h = p.curl.get();
+  if (curl_multi_add_handle(multi.get(), h) != CURLM_OK)
+    return Internal("http: curl_multi_add_handle failed");
+  constexpr int kPollMs = 50;
+  CURLcode rc = CURLE_OK;
+  bool cancelled = false, multi_failed = false;
+  {
+    SigpipeBlock no_sigpipe;
+    while (true) {
+      if (handlers.abort) {
+        bool stop = false;
+        try {
+          stop = handlers.abort();
+        } catch (...) {
+          t.exception = std::current_exception();
+          stop = true;
+        }
+        if (stop) {
+          cancelled = true;
+          break;
+        }
+      }
+      int running = 0;
+      if (curl_multi_perform(multi.get(), &running) != CURLM_OK) {
+        multi_failed = true;
+        break;
+      }
+      if (running == 0) {
+        int left = 0;
+        rc = CURLE_RECV_ERROR;  // a finished transfer without a DONE message: treat as failed
+        while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left))
+          if (msg->msg == CURLMSG_DONE && msg->easy_handle == h) rc = msg->data.result;
+        break;
+      }
+      if (curl_multi_poll(multi.get(), nullptr, 0, kPollMs, nullptr) != CURLM_OK) {
+        multi_failed = true;
+        break;
+      }
+    }
+  }
+  curl_multi_remove_handle(multi.get(), h);
+  if (t.exception) std::rethrow_exception(t.exception);
+
+  if (cancelled || (t.stopped && !t.too_large))
+    return Unavailable("http: " + p.where + ": cancelled");
+  if (multi_failed) return Internal("http: " + p.where + ": the curl multi interface failed");
+  if (rc != CURLE_OK) return transfer_error(rc, req, t, p);
+  long code = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+  if (!t.head_delivered) {  // a response without a body: the head is all there is
+    if (!deliver_head(&t)) return Unavailable("http: " + p.where + ": cancelled");
+  }
+  return static_cast<int>(code);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -68,6 +69,24 @@ struct HttpResponse {
 /// over the cap). A redirect to a scheme other than http/https is permission_denied. Messages
 /// name the request as "METHOD scheme://host[:port]/path" — never the query or the password.
 Result<HttpResponse> http_request(const HttpRequest& req);
+
+/// Callbacks for http_stream. All optional; they run on the calling thread.
+struct StreamHandlers {
+  /// The final response head (status, headers), once, before any body. False aborts.
+  std::function<bool(int, const std::vector<Header>&)> on_head;
+  /// Each piece of the body as it arrives. False aborts.
+  std::function<bool(std::string_view)> on_data;
+  /// Polled at least every 100 ms, also while the peer is silent; true aborts (so another
+  /// thread can cancel through a flag this reads).
+  std::function<bool()> abort;
+};
+
+/// Like http_request, but the body is handed to `h` as it arrives instead of being collected.
+/// Returns the final status. Same URL, SSRF, timeout and size rules as http_request
+/// (max_response_bytes bounds the total streamed bytes: payload_too_large). A transfer stopped
+/// by any handler returns unavailable "... cancelled". An exception thrown by a handler is
+/// rethrown after the transfer has been torn down.
+Result<int> http_stream(const HttpRequest& req, const StreamHandlers& h);
 
 /// application/x-www-form-urlencoded encoding (RFC 3986 unreserved kept, space as %20... or
 /// '+' as browsers do: '+' here) and decoding. Decoding rejects malformed % escapes.

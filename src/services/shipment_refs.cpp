@@ -66,34 +66,6 @@ bool take_digits(std::string_view t, size_t& j, size_t n, std::string& out) {
 
 bool word_end(std::string_view t, size_t j) { return j >= t.size() || !is_alnum(t[j]); }
 
-// A container number written at i: \b[A-Z]{3}[UJZ][\s-]?\d{6}[\s-]?\d\b (letters in any case).
-std::optional<std::pair<size_t, std::string>> container_at(std::string_view t, size_t i) {
-  std::string v;
-  size_t j = i;
-  for (size_t k = 0; k < 4; ++k, ++j) {
-    if (j >= t.size() || !is_alpha(t[j])) return std::nullopt;
-    v += upper(t[j]);
-  }
-  if (v[3] != 'U' && v[3] != 'J' && v[3] != 'Z') return std::nullopt;
-  j += separator_at(t, j, true);
-  if (!take_digits(t, j, 6, v)) return std::nullopt;
-  j += separator_at(t, j, true);
-  if (!take_digits(t, j, 1, v) || !word_end(t, j)) return std::nullopt;
-  return std::make_pair(j, std::move(v));
-}
-
-// An AWB written at i: \b\d{3}[\s-]?\d{4}\s?\d{4}\b.
-std::optional<std::pair<size_t, std::string>> awb_at(std::string_view t, size_t i) {
-  std::string v;
-  size_t j = i;
-  if (!take_digits(t, j, 3, v)) return std::nullopt;
-  j += separator_at(t, j, true);
-  if (!take_digits(t, j, 4, v)) return std::nullopt;
-  j += separator_at(t, j, false);
-  if (!take_digits(t, j, 4, v) || !word_end(t, j)) return std::nullopt;
-  return std::make_pair(j, std::move(v));
-}
-
 }  // namespace
 
 std::string_view ref_kind_name(RefKind k) {
@@ -227,6 +199,42 @@ RefCheck check_reference(RefKind kind, std::string_view raw) {
   return r;
 }
 
+std::optional<ScannedRef> scan_container_at(std::string_view t, size_t i) {
+  ScannedRef r;
+  std::string& v = r.value;
+  size_t j = i;
+  for (size_t k = 0; k < 4; ++k, ++j) {
+    if (j >= t.size() || !is_alpha(t[j])) return std::nullopt;
+    v += upper(t[j]);
+  }
+  if (v[3] != 'U' && v[3] != 'J' && v[3] != 'Z') return std::nullopt;
+  size_t sep = separator_at(t, j, true);
+  j += sep;
+  if (!take_digits(t, j, 6, v)) return std::nullopt;
+  size_t sep2 = separator_at(t, j, true);
+  j += sep2;
+  if (!take_digits(t, j, 1, v) || !word_end(t, j)) return std::nullopt;
+  r.end = j;
+  r.separated = sep + sep2 > 0;
+  return r;
+}
+
+std::optional<ScannedRef> scan_awb_at(std::string_view t, size_t i) {
+  ScannedRef r;
+  std::string& v = r.value;
+  size_t j = i;
+  if (!take_digits(t, j, 3, v)) return std::nullopt;
+  size_t sep = separator_at(t, j, true);
+  j += sep;
+  if (!take_digits(t, j, 4, v)) return std::nullopt;
+  size_t sep2 = separator_at(t, j, false);
+  j += sep2;
+  if (!take_digits(t, j, 4, v) || !word_end(t, j)) return std::nullopt;
+  r.end = j;
+  r.separated = sep + sep2 > 0;
+  return r;
+}
+
 std::vector<Found> find_references(std::string_view text) {
   std::vector<Found> out;
   std::set<std::pair<RefKind, std::string>> seen;
@@ -236,23 +244,23 @@ std::vector<Found> find_references(std::string_view text) {
       ++i;
       continue;
     }
-    std::optional<std::pair<size_t, std::string>> m;
+    std::optional<ScannedRef> m;
     RefKind kind = RefKind::container;
     if (is_alpha(text[i])) {
-      m = container_at(text, i);
-      if (m && !check_reference(RefKind::container, m->second).value) m.reset();
+      m = scan_container_at(text, i);
+      if (m && !check_reference(RefKind::container, m->value).value) m.reset();
     } else if (is_digit(text[i])) {
       kind = RefKind::awb;
-      m = awb_at(text, i);
-      if (m && !check_reference(RefKind::awb, m->second).value) m.reset();
+      m = scan_awb_at(text, i);
+      if (m && !check_reference(RefKind::awb, m->value).value) m.reset();
     }
     if (!m) {
       ++i;
       continue;
     }
-    if (seen.emplace(kind, m->second).second)
-      out.push_back(Found{kind, m->second, i, m->first - i});
-    i = m->first;
+    if (seen.emplace(kind, m->value).second)
+      out.push_back(Found{kind, m->value, i, m->end - i});
+    i = m->end;
   }
   return out;
 }

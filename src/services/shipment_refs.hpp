@@ -52,6 +52,18 @@ struct RefCheck {
 };
 RefCheck check_reference(RefKind kind, std::string_view raw);
 
+/// A container number or AWB written at text[i], by shape only (the check digit is NOT
+/// verified): where it ends, its normalized characters, and whether a space or dash sat inside.
+/// Containers: [A-Za-z]{3}[UJZ][ -]?\d{6}[ -]?\d; AWBs: \d{3}[ -]?\d{4}[ ]?\d{4}; both must end
+/// at a word end (no letter or digit follows). Callers check the start boundary themselves.
+struct ScannedRef {
+  size_t end = 0;
+  std::string value;
+  bool separated = false;
+};
+std::optional<ScannedRef> scan_container_at(std::string_view text, size_t i);
+std::optional<ScannedRef> scan_awb_at(std::string_view text, size_t i);
+
 /// A reference found in free text: kind (container or awb), normalized value, and where the
 /// matched characters are in the text (bytes).
 struct Found {

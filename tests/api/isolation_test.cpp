@@ -73,6 +73,16 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
       "steps":[{"action":"add_tag","value":"a"}]})"), "id");
   std::string RUN = str(ok("workflows.run", "{\"id\":\"" + WF + "\",\"thread_id\":\"" + T + "\"}"), "id");
   a_ids.insert({WF, RUN});
+  // An inbound message naming a container no shipment carries: analysis leaves a suggestion.
+  Document in = ok("inbound.email", "{\"raw\":" + banxway::json::quote(
+      "From: anil@other.example\r\nSubject: Box CSQU3054383\r\nMessage-ID: <iso-sg@x>\r\n\r\n"
+      "Where is CSQU3054383?\r\n") + "}");
+  std::string TI = str(in, "thread_id");
+  ASSERT_TRUE(engine->run_pending(1000).ok());
+  Document sgs = ok("threads.suggestions", "{\"thread_id\":\"" + TI + "\"}");
+  ASSERT_EQ(sgs["items"].Size(), 1u);
+  std::string SG = str(sgs["items"][0], "id");
+  a_ids.insert({TI, SG});
   std::string shipment_before = banxway::json::stringify(ok("shipments.get", "{\"id\":\"" + S + "\"}"));
   std::string before = banxway::json::stringify(ok("threads.get", "{\"id\":\"" + T + "\"}"));
 
@@ -157,6 +167,12 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
       {"workflows.run", nf("workflows.run", "{\"id\":\"" + WF + "\",\"thread_id\":\"" + T + "\"}")},
       {"workflows.runs", nf("workflows.runs", id(WF))},
       {"threads.runs", nf("threads.runs", "{\"thread_id\":\"" + T + "\"}")},
+      {"compose.context", nf("compose.context", "{\"thread_id\":\"" + T + "\"}")},
+      {"compose.suggest", nf("compose.suggest", "{\"thread_id\":\"" + T + "\"}")},
+      {"messages.analyze", nf("messages.analyze", "{\"message_id\":\"" + Q + "\"}")},
+      {"threads.suggestions", nf("threads.suggestions", "{\"thread_id\":\"" + TI + "\"}")},
+      {"suggestions.update", nf("suggestions.update", "{\"id\":\"" + SG + "\",\"status\":\"dismissed\"}")},
+      {"ai.usage", clean("ai.usage", "{}")},
       {"workflow_runs.get", nf("workflow_runs.get", id(RUN))},
       {"workflow_runs.cancel", nf("workflow_runs.cancel", id(RUN))},
       {"workflow_runs.retry", nf("workflow_runs.retry", id(RUN))},

@@ -268,14 +268,16 @@ TEST_P(NotificationsTest, EmailWhenOfflineGoesThroughTheOutboxAfterTheDelay) {
   EXPECT_EQ(str(first["items"][0], "email_status"), "pending");
   std::string nid = str(first["items"][0], "id");
 
-  // Not before the delay.
-  auto ran = engine->run_pending(1);
+  // Not before the delay. (run_pending also hands the new events to their consumers —
+  // message analysis reads every organization's — so the effect is what is checked.)
+  auto ran = engine->run_pending(100);
   ASSERT_TRUE(ran.ok());
-  EXPECT_EQ(*ran, 0);
+  EXPECT_EQ(str(list(ravi)["items"][0], "email_status"), "pending");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM jobs WHERE kind = 'email.send'"), 0);
   clock->advance(std::chrono::seconds(61));
-  ran = engine->run_pending(1);
+  ran = engine->run_pending(100);
   ASSERT_TRUE(ran.ok());
-  EXPECT_EQ(*ran, 1);
+  EXPECT_GE(*ran, 1);
   EXPECT_EQ(str(list(ravi)["items"][0], "email_status"), "sent_to_outbox");
 
   // The outbox holds the email: to Ravi, from the mailbox, queued with its email.send job.

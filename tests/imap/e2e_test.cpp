@@ -102,6 +102,13 @@ std::map<uint32_t, std::vector<std::string>> flags_of(const bxtest::MailEnv& env
 
 class EmailE2ETest : public bxtest::EngineTest {
  protected:
+  // Runs due jobs only (Engine::run_pending also hands events to their consumers, and message
+  // analysis reads every organization's events): how many jobs ran.
+  int jobs_run() {
+    auto r = engine->impl().jobs->run_pending(100);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : -1;
+  }
   // An email account of org A on the test bed, reading `folder`.
   std::string make_account(const bxtest::MailEnv& env, const std::string& folder,
                            const std::string& password, const std::string& extra_imap = "",
@@ -198,9 +205,7 @@ TEST_P(EmailE2ETest, PollThreadReplyAndRecognizeOwnMessage) {
   EXPECT_FALSE(queued["in_reply_to"].IsNull());
   std::string own_mid = str(queued, "message_id");
   EXPECT_TRUE(own_mid.starts_with("bx." + thread + ".")) << own_mid;
-  auto ran = engine->run_pending();
-  ASSERT_TRUE(ran.ok());
-  EXPECT_EQ(*ran, 1);
+  EXPECT_EQ(jobs_run(), 1);
   auto sent = ok("messages.list", "{\"thread_id\":\"" + thread + "\",\"limit\":200}");
   auto& last = sent["items"][sent["items"].Size() - 1];
   EXPECT_EQ(str(last, "status"), "sent");
@@ -269,7 +274,7 @@ TEST_P(EmailE2ETest, SentMailCarriesThreadHeadersAndSurvivesRoundTrip) {
   ASSERT_EQ(r["references"].Size(), 2u);
   EXPECT_EQ(std::string(r["references"][0].GetString()), "p0@acme.test");
   EXPECT_EQ(std::string(r["references"][1].GetString()), "p1@acme.test");
-  ASSERT_EQ(*engine->run_pending(), 1);  // the cancelled one never runs
+  ASSERT_EQ(jobs_run(), 1);  // the cancelled one never runs
   // Read back what went out from the stored raw copy (the bytes handed to SMTP).
   auto row = engine->impl().core.db->query(
       "SELECT raw_sha256, status FROM messages WHERE id = ?", {str(r, "id")});
@@ -402,7 +407,7 @@ TEST_P(EmailE2ETest, OutboxRetriesTransientFailuresAndFailsPermanentOnes) {
   auto q = ok("messages.send", "{\"channel_account_id\":\"" + down + "\",\"to\":[\"priya@acme.test\"],"
                                "\"subject\":\"Rates for March\",\"text\":\"Please find the rates.\"}");
   EXPECT_EQ(str(q, "status"), "queued");
-  ASSERT_EQ(*engine->run_pending(), 1);
+  ASSERT_EQ(jobs_run(), 1);
   Document list = ok("messages.list", "{\"thread_id\":\"" + str(q, "thread_id") + "\"}");
   auto& m = list["items"][0];
   EXPECT_EQ(std::string(m["status"].GetString()), "queued");
@@ -415,7 +420,7 @@ TEST_P(EmailE2ETest, OutboxRetriesTransientFailuresAndFailsPermanentOnes) {
   std::string up = make_account(env, "INBOX", env.password);
   auto bad = ok("messages.send", "{\"channel_account_id\":\"" + up + "\",\"to\":[\"x@-bad.test\"],"
                                  "\"subject\":\"Hello\",\"text\":\"Hi\"}");
-  ASSERT_EQ(*engine->run_pending(), 1);
+  ASSERT_EQ(jobs_run(), 1);
   Document flist = ok("messages.list", "{\"thread_id\":\"" + str(bad, "thread_id") + "\"}");
   auto& f = flist["items"][0];
   EXPECT_EQ(std::string(f["status"].GetString()), "failed");
@@ -427,7 +432,7 @@ TEST_P(EmailE2ETest, OutboxRetriesTransientFailuresAndFailsPermanentOnes) {
                                    "\"subject\":\"Reminder\",\"text\":\"Tomorrow\","
                                    "\"send_at\":\"2099-01-01T09:00:00Z\"}");
   EXPECT_EQ(str(later, "send_at"), "2099-01-01T09:00:00.000Z");
-  EXPECT_EQ(*engine->run_pending(), 0);
+  EXPECT_EQ(jobs_run(), 0);
   EXPECT_EQ(str(ok("messages.cancel", "{\"id\":\"" + str(later, "id") + "\"}"), "status"), "cancelled");
   EXPECT_EQ(count("SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'email.send' AND "
                   "unique_key LIKE '%" + str(later, "id") + "'"), 0);

@@ -229,11 +229,15 @@ def test_outbox_jobs_from_python(engine):
     m = engine.call("messages.send", channel_account_id=acct["id"], to=["a@acme.example"],
                     subject="Rates", text="Hello")
     assert m["status"] == "queued"
-    assert engine.run_pending() == 1
+    # run_pending counts the events it handed to consumers (message analysis reads them) and
+    # the jobs it ran; the send job's effect is what is checked.
+    assert engine.run_pending() >= 1
     [row] = engine.call("messages.list", thread_id=m["thread_id"])["items"]
     assert row["status"] == "queued" and row["attempts"] == 1  # transient: retried later
     assert "smtp" in row["error"]
-    assert engine.run_pending() == 0  # backing off
+    engine.run_pending()  # hands the attempt's events to consumers; the job itself backs off
+    [row] = engine.call("messages.list", thread_id=m["thread_id"])["items"]
+    assert row["attempts"] == 1
     engine.start(1)
     engine.stop()
     later = engine.call("messages.send", channel_account_id=acct["id"], to=["a@acme.example"],

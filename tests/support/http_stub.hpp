@@ -48,6 +48,14 @@ struct StubResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   /// Wait this long before answering (timeouts); the server thread sleeps.
   std::chrono::milliseconds delay{0};
+  /// Streaming: when not empty, the head goes out without Content-Length (the body ends when
+  /// the connection closes), then `body`, then each chunk after its own delay. Sending stops
+  /// early when the client hangs up or the stub is destroyed.
+  struct Chunk {
+    std::chrono::milliseconds delay{0};
+    std::string bytes;
+  };
+  std::vector<Chunk> chunks;
 };
 
 class HttpStub {
@@ -106,19 +114,41 @@ class HttpStub {
         StubResponse res = handler_(req);
         if (res.delay.count() > 0) std::this_thread::sleep_for(res.delay);
         std::string out = "HTTP/1.1 " + std::to_string(res.status) + " Stub\r\nContent-Type: " +
-                          res.content_type + "\r\nContent-Length: " +
-                          std::to_string(res.body.size()) + "\r\nConnection: close\r\n";
+                          res.content_type + "\r\n";
+        if (res.chunks.empty()) out += "Content-Length: " + std::to_string(res.body.size()) + "\r\n";
+        out += "Connection: close\r\n";
         for (const auto& [k, v] : res.headers) out += k + ": " + v + "\r\n";
         out += "\r\n" + res.body;
-        size_t sent = 0;
-        while (sent < out.size()) {
-          ssize_t n = ::send(c, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-          if (n <= 0) break;
-          sent += static_cast<size_t>(n);
-        }
+        bool open = send_all(c, out);
+        for (size_t i = 0; open && i < res.chunks.size(); ++i)
+          open = wait_open(c, res.chunks[i].delay) && send_all(c, res.chunks[i].bytes);
       }
       ::close(c);
     }
+  }
+
+  static bool send_all(int c, const std::string& out) {
+    size_t sent = 0;
+    while (sent < out.size()) {
+      ssize_t n = ::send(c, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  // Sleeps for `d`; false as soon as the peer has hung up or the stub is stopping.
+  bool wait_open(int c, std::chrono::milliseconds d) {
+    auto until = std::chrono::steady_clock::now() + d;
+    do {
+      if (stop_) return false;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      pollfd p{c, POLLRDHUP, 0};
+      int wait = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(20, left.count())));
+      if (::poll(&p, 1, wait) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) return false;
+    } while (std::chrono::steady_clock::now() < until);
+    return !stop_;
   }
 
   static bool read_request(int c, StubRequest& req) {

@@ -1,0 +1,21 @@
+# Generates a C++ source holding every data/analysis/*.tsv file as a raw string literal, looked
+# up by file name through banxway::analysis::embedded_data_files() (src/analysis/data.hpp).
+# Inputs: SRC (the data/analysis folder), OUT (the .cpp to write).
+set(body "// Generated from data/analysis/*.tsv by cmake/embed_data.cmake. Do not edit.\n")
+string(APPEND body "#include \"analysis/data.hpp\"\n\nnamespace banxway::analysis {\nnamespace {\n")
+string(APPEND body "const EmbeddedFile k_files[] = {\n")
+file(GLOB files ${SRC}/*.tsv)
+list(SORT files)
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} text)
+  string(FIND "${text}" ")bxdata\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${f} contains the raw-string delimiter )bxdata\"")
+  endif()
+  string(APPEND body "  {\"${name}\", R\"bxdata(${text})bxdata\"},\n")
+endforeach()
+string(APPEND body "  {nullptr, nullptr}};\n}  // namespace\n\n")
+string(APPEND body "const EmbeddedFile* embedded_data_files() { return k_files; }\n\n}  // namespace banxway::analysis\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

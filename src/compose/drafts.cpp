@@ -1,0 +1,457 @@
+#include "compose/drafts.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "analysis/classify.hpp"
+#include "compose/ai_gate.hpp"
+#include "compose/guardrail.hpp"
+#include "core/json.hpp"
+#include "services/common.hpp"
+
+namespace banxway::compose {
+namespace {
+
+using json::key;
+using json::write_str;
+
+std::string day(const std::string& iso) { return iso.substr(0, 10); }
+
+std::string doc_label(std::string_view kind) {
+  if (kind == "invoice" || kind == "commercial_invoice") return "commercial invoice";
+  if (kind == "msds") return "MSDS";
+  std::string s(kind);
+  std::replace(s.begin(), s.end(), '_', ' ');
+  return s;
+}
+
+std::string join_words(const std::vector<std::string>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out += i + 1 == v.size() ? " and " : ", ";
+    out += v[i];
+  }
+  return out;
+}
+
+std::string first_name(const std::string& name) {
+  auto sp = name.find(' ');
+  return sp == std::string::npos ? name : name.substr(0, sp);
+}
+
+// "container MSKU9070323", else the B/L, AWB or booking; empty when the shipment has none.
+std::string ref_phrase(const ShipmentFacts& f) {
+  for (const char* k : {"container", "bl", "awb", "booking"})
+    for (const auto& [kind, value] : f.references)
+      if (kind == k) {
+        std::string_view label = kind == "bl" ? "B/L" : kind == "awb" ? "AWB" : k;
+        return std::string(label) + " " + value;
+      }
+  return "";
+}
+
+std::string subject_of(const ShipmentFacts* f) {
+  if (!f) return "your shipment";
+  std::string r = ref_phrase(*f);
+  return r.empty() ? "your shipment" : r;
+}
+
+std::string capitalized(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+const char* milestone_verb(std::string_view k) {
+  if (k == "booked") return "was booked";
+  if (k == "picked_up") return "was picked up";
+  if (k == "gate_in") return "was gated in";
+  if (k == "loaded") return "was loaded";
+  if (k == "departed") return "departed";
+  if (k == "transshipped") return "was transshipped";
+  if (k == "arrived") return "arrived";
+  if (k == "customs_cleared") return "cleared customs";
+  if (k == "delivered") return "was delivered";
+  return "reached a milestone";
+}
+
+const ShipmentFacts::Milestone* milestone(const ShipmentFacts& f, std::string_view kind) {
+  for (const auto& m : f.milestones)
+    if (m.kind == kind) return &m;
+  return nullptr;
+}
+
+// What the shipment's record says: its last milestone that happened and what comes next.
+std::string status_sentence(const ShipmentFacts& f) {
+  std::string subj = capitalized(subject_of(&f));
+  const ShipmentFacts::Milestone* last = nullptr;
+  for (const auto& m : f.milestones)
+    if (!m.actual_at.empty()) last = &m;
+  std::string s;
+  if (last) {
+    s = subj + " " + milestone_verb(last->kind);
+    if (!last->location.empty()) s += " at " + last->location;
+    s += " on " + day(last->actual_at);
+  } else {
+    s = subj + " is " + (f.status == "planned" ? "planned" : f.status == "booked" ? "booked" : "in progress");
+    if (!f.etd.empty()) s += ", with departure scheduled for " + day(f.etd);
+  }
+  bool arrived = last && (last->kind == "arrived" || last->kind == "customs_cleared" || last->kind == "delivered");
+  if (!arrived && !f.eta.empty()) {
+    s += " and is expected to arrive";
+    if (!f.destination.empty()) s += " at " + f.destination;
+    s += " on " + day(f.eta);
+  }
+  return s + ".";
+}
+
+std::vector<std::string> docs_of(const std::vector<std::string>& kinds) {
+  std::vector<std::string> out;
+  for (const auto& k : kinds) out.push_back(doc_label(k));
+  return out;
+}
+
+bool mentions(const std::string& text, std::initializer_list<const char*> words) {
+  std::string l = text;
+  for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* w : words)
+    if (l.find(w) != std::string::npos) return true;
+  return false;
+}
+
+struct Body {
+  std::string main;    // the answer
+  std::string extra;   // a detail for the longer variant ("" when none)
+};
+
+Body body_for(const Context& cx, const SuggestRequest& req) {
+  const ShipmentFacts* f = cx.shipments.empty() ? nullptr : &cx.shipments.front();
+  std::string intent = cx.intent;
+  std::vector<std::string> docs_wanted = cx.requested_documents;
+  bool we_ask = false;
+  if (!req.instruction.empty()) {
+    auto cls = analysis::classify("", req.instruction);
+    if (mentions(req.instruction, {"delay", "late", "postpone"})) {
+      intent = "delay_notice";
+    } else if (!cls.requested_documents.empty() ||
+               mentions(req.instruction, {"ask for", "request the", "send us", "need the"})) {
+      intent = "ask_documents";
+      docs_wanted = cls.requested_documents;
+      we_ask = true;
+    } else if (cls.intent != "other") {
+      intent = cls.intent;
+    }
+  }
+  Body b;
+  std::string subj = subject_of(f);
+  if (f) {
+    std::vector<std::string> missing = docs_of(f->documents_missing);
+    if (!missing.empty() && !we_ask)
+      b.extra = "For your information, we are still awaiting the " + join_words(missing) + " for " + subj + ".";
+  }
+  if (intent == "delay_notice") {
+    const ShipmentFacts::Milestone* arr = f ? milestone(*f, "arrived") : nullptr;
+    if (f && !f->eta.empty() && arr && !arr->planned_at.empty() && day(arr->planned_at) != day(f->eta))
+      b.main = "Please note that the expected arrival of " + subj + " has moved to " + day(f->eta) +
+               " (previously " + day(arr->planned_at) + ").";
+    else
+      b.main = "Please note that " + subj + " is delayed. We are working with the carrier and will confirm the revised schedule as soon as we have it.";
+  } else if (intent == "ask_documents") {
+    std::vector<std::string> d = docs_of(docs_wanted);
+    if (d.empty() && f) d = docs_of(f->documents_missing);
+    b.main = "Could you please send us the " + (d.empty() ? std::string("shipping documents") : join_words(d)) +
+             (f && !ref_phrase(*f).empty() ? " for " + subj : std::string()) + "?";
+  } else if (intent == "document_request") {
+    std::vector<std::string> d = docs_of(docs_wanted);
+    b.main = "We will share the " + (d.empty() ? std::string("requested documents") : join_words(d)) +
+             (f && !ref_phrase(*f).empty() ? " for " + subj : std::string()) + " shortly.";
+  } else if (intent == "document_submission") {
+    b.main = "Thank you for sending the documents" +
+             (f && !ref_phrase(*f).empty() ? " for " + subj : std::string()) +
+             ". We have received them and will review them shortly.";
+  } else if (intent == "rate_request") {
+    std::string lane;
+    if (f && !f->origin.empty() && !f->destination.empty()) lane = " from " + f->origin + " to " + f->destination;
+    b.main = "Thank you for your rate request" + lane + ". We are checking with our carriers and will share our best rates shortly.";
+  } else if (intent == "booking") {
+    std::string bk;
+    if (f)
+      for (const auto& [k, v] : f->references)
+        if (k == "booking") bk = v;
+    if (f && !bk.empty() && f->status != "planned")
+      b.main = "Your booking " + bk + " is confirmed. " + status_sentence(*f);
+    else
+      b.main = "Thank you for your booking request. We will confirm the booking details shortly.";
+  } else if (intent == "complaint") {
+    b.main = "We are sorry for the trouble with " + subj + ". We are looking into it as a priority and will update you shortly.";
+  } else if (intent == "invoice_query") {
+    b.main = "Thank you for your question about the invoice" +
+             (f && !ref_phrase(*f).empty() ? " for " + subj : std::string()) +
+             ". Our accounts team is reviewing it and we will get back to you shortly.";
+  } else if (intent == "customs") {
+    const ShipmentFacts::Milestone* m = f ? milestone(*f, "customs_cleared") : nullptr;
+    if (m && !m->actual_at.empty())
+      b.main = capitalized(subj) + " cleared customs on " + day(m->actual_at) + ".";
+    else
+      b.main = "We are following up on customs clearance for " + subj + " and will update you as soon as it is cleared.";
+  } else if (intent == "pickup") {
+    const ShipmentFacts::Milestone* m = f ? milestone(*f, "picked_up") : nullptr;
+    if (m && !m->actual_at.empty())
+      b.main = capitalized(subj) + " was picked up on " + day(m->actual_at) + ".";
+    else if (m && !m->planned_at.empty())
+      b.main = "The pickup of " + subj + " is planned for " + day(m->planned_at) + ".";
+    else
+      b.main = "We are arranging the pickup of " + subj + " and will confirm the time shortly.";
+  } else if (intent == "delivery") {
+    const ShipmentFacts::Milestone* m = f ? milestone(*f, "delivered") : nullptr;
+    if (m && !m->actual_at.empty())
+      b.main = capitalized(subj) + " was delivered on " + day(m->actual_at) + ".";
+    else if (m && !m->planned_at.empty())
+      b.main = "The delivery of " + subj + " is planned for " + day(m->planned_at) + ".";
+    else if (f && !f->eta.empty())
+      b.main = capitalized(subj) + " is expected to arrive on " + day(f->eta) + "; we will confirm the delivery time.";
+    else
+      b.main = "We are arranging the delivery of " + subj + " and will confirm the time shortly.";
+  } else {
+    // status_inquiry and everything else: what the record says.
+    if (cx.shipments.empty()) {
+      b.main = "Thank you for your message. We are checking the latest status and will update you shortly.";
+    } else {
+      b.main = "Thank you for your message. ";
+      for (size_t i = 0; i < cx.shipments.size() && i < 2; ++i) {
+        if (i) b.main += " ";
+        b.main += status_sentence(cx.shipments[i]);
+      }
+    }
+  }
+  return b;
+}
+
+std::string wrap(const Context& cx, const std::string& channel, const std::string& tone,
+                 const std::string& body) {
+  std::string name = first_name(cx.contact_name);
+  if (channel == "email") {
+    std::string greeting = tone == "friendly" ? "Hi " + (name.empty() ? std::string("there") : name) + ","
+                                              : "Dear " + (name.empty() ? std::string("Sir or Madam") : name) + ",";
+    std::string closing = tone == "friendly" ? "Thanks," : tone == "formal" ? "Kind regards," : "Best regards,";
+    std::string sig;
+    if (!cx.user_name.empty()) sig += cx.user_name + "\n";
+    sig += cx.signature.empty() ? cx.org_name : cx.signature;
+    return greeting + "\n\n" + body + "\n\n" + closing + "\n" + sig;
+  }
+  std::string text = (name.empty() ? std::string("Hi, ") : "Hi " + name + ", ") + body;
+  if (channel == "sms" && text.size() > 320) {
+    size_t cut = text.rfind(". ", 318);
+    text = cut == std::string::npos ? text.substr(0, 317) + "..." : text.substr(0, cut + 1);
+  }
+  return text;
+}
+
+std::string first_sentence(const std::string& s) {
+  size_t p = s.find(". ");
+  return p == std::string::npos ? s : s.substr(0, p + 1);
+}
+
+std::string system_prompt(const Context& cx, const std::string& channel, const std::string& tone,
+                          int variant, int count) {
+  std::string p =
+      "You write replies for " + (cx.org_name.empty() ? std::string("a freight forwarder") : cx.org_name) +
+      ", a freight forwarder, to its customer's latest message in the conversation given as "
+      "CONTEXT. Use only facts from the CONTEXT. Never invent container numbers, air waybills, "
+      "bills of lading, booking references, dates or amounts: when something is not in the "
+      "CONTEXT, say that you will check and come back. Write in the language with ISO code '" +
+      cx.language + "'. Tone: " + tone + ". ";
+  if (channel == "email") {
+    p += "Channel: email. Start with a greeting, keep the body short, end with a closing and this signature:\n" +
+         (cx.user_name.empty() ? std::string() : cx.user_name + "\n") +
+         (cx.signature.empty() ? cx.org_name : cx.signature) + "\n";
+  } else {
+    p += "Channel: " + channel + ". At most 300 characters, no signature block. ";
+  }
+  if (count > 1)
+    p += "This is variant " + std::to_string(variant) + " of " + std::to_string(count) + ": " +
+         (variant == 1 ? "the standard reply." : variant == 2 ? "a shorter reply." : "a more detailed reply.");
+  p += " Output only the reply text.";
+  return p;
+}
+
+void write_usage(json::Writer& w, const ai::Usage& u) {
+  w.StartObject();
+  key(w, "input_tokens");
+  w.Int64(u.input_tokens);
+  key(w, "output_tokens");
+  w.Int64(u.output_tokens);
+  key(w, "estimated");
+  w.Bool(u.estimated);
+  w.EndObject();
+}
+
+std::string delta_json(int variant, std::string_view text, bool replace) {
+  rapidjson::StringBuffer b;
+  json::Writer w(b);
+  w.StartObject();
+  key(w, "variant");
+  w.Int(variant);
+  key(w, "text");
+  write_str(w, text);
+  if (replace) {
+    key(w, "replace");
+    w.Bool(true);
+  }
+  w.EndObject();
+  return b.GetString();
+}
+
+}  // namespace
+
+std::vector<std::string> rules_drafts(const Context& cx, const SuggestRequest& req) {
+  std::string channel = req.channel.empty() ? cx.channel : req.channel;
+  std::string tone = req.tone.empty() ? cx.tone : req.tone;
+  Body b = body_for(cx, req);
+  std::vector<std::string> out;
+  for (int v = 1; v <= req.count; ++v) {
+    std::string text = b.main;
+    if (v == 2) text = first_sentence(b.main) == b.main ? b.main : first_sentence(b.main);
+    if (v == 2 && text == b.main && !b.extra.empty()) text = b.main;  // nothing shorter to say
+    if (v == 3 && !b.extra.empty()) text = b.main + " " + b.extra;
+    if (v == 3 && !cx.open_action_titles.empty() && channel == "email")
+      text += " We are also working on: " + join_words(cx.open_action_titles) + ".";
+    out.push_back(wrap(cx, channel, tone, text));
+  }
+  return out;
+}
+
+Result<std::string> suggest(api::Ctx& ctx, const SuggestRequest& req) {
+  Context cx;
+  {
+    services::DbReader c(ctx.db());
+    BX_ASSIGN_OR_RETURN(cx, build_context(ctx, c, req.thread_id, req.context));
+  }
+  std::string channel = req.channel.empty() ? cx.channel : req.channel;
+  std::string tone = req.tone.empty() ? cx.tone : req.tone;
+  ctx.emit("context", cx.summary_json);
+
+  std::vector<std::string> texts(static_cast<size_t>(req.count));
+  std::string source = "rules", fallback_reason, model;
+  ai::Usage usage;
+  bool use_model = req.mode != "rules" && ai_configured(ctx.core());
+  if (req.mode == "llm" && !ai_configured(ctx.core()))
+    return Status(Code::unavailable, "mode \"llm\" asked for, but no AI provider is configured");
+  if (!ai_configured(ctx.core()) && req.mode == "auto") fallback_reason = "no AI provider is configured";
+  int variants_from_model = 0;
+  if (use_model) {
+    for (int v = 1; v <= req.count; ++v) {
+      ai::ChatRequest cr;
+      cr.messages.push_back({"system", system_prompt(cx, channel, tone, v, req.count)});
+      cr.messages.push_back({"user", "CONTEXT:\n" + cx.prompt + "\nINSTRUCTION: " +
+                                         (req.instruction.empty()
+                                              ? std::string("Answer the customer's latest message.")
+                                              : req.instruction)});
+      cr.max_tokens = channel == "email" ? 600 : 200;
+      std::string text;
+      bool sent_any = false;
+      auto on_delta = [&](std::string_view d) {
+        text.append(d);
+        sent_any = true;
+        return ctx.emit("delta", delta_json(v, d, false)) || !ctx.streaming();
+      };
+      auto r = call_model(ctx.core(), ctx.who(), {"compose.suggest", "thread", cx.thread_id}, cr,
+                          on_delta, ctx.cancel_flag());
+      if (ctx.cancelled()) return Status(Code::unavailable, "compose.suggest cancelled by the client");
+      if (!r.ok()) {
+        if (req.mode == "llm") return r.status();
+        fallback_reason = r.status().message();
+        if (sent_any) {
+          // The model broke off mid-draft: the client's partial text is replaced below.
+          texts[static_cast<size_t>(v - 1)].clear();
+        }
+        break;
+      }
+      usage.input_tokens += r->usage.input_tokens;
+      usage.output_tokens += r->usage.output_tokens;
+      usage.estimated = usage.estimated || r->usage.estimated;
+      model = r->model;
+      texts[static_cast<size_t>(v - 1)] = r->text;
+      variants_from_model = v;
+    }
+  }
+  if (variants_from_model < req.count) {
+    // The deterministic drafts fill what the model did not write.
+    auto rules = rules_drafts(cx, req);
+    for (int v = variants_from_model + 1; v <= req.count; ++v) {
+      texts[static_cast<size_t>(v - 1)] = rules[static_cast<size_t>(v - 1)];
+      if (!ctx.emit("delta", delta_json(v, rules[static_cast<size_t>(v - 1)], use_model)))
+        return Status(Code::unavailable, "compose.suggest cancelled by the client");
+    }
+  }
+  source = variants_from_model == req.count ? "llm" : variants_from_model > 0 ? "mixed" : "rules";
+
+  FactSet facts;
+  facts.add_text(cx.facts_text);
+  for (const auto& r : cx.known_refs) facts.add(r);
+  std::string subject = cx.subject;
+  if (channel == "email" && !(subject.size() >= 3 && (subject.substr(0, 3) == "Re:" || subject.substr(0, 3) == "RE:")))
+    subject = "Re: " + subject;
+
+  rapidjson::StringBuffer b;
+  json::Writer w(b);
+  w.StartObject();
+  key(w, "drafts");
+  w.StartArray();
+  for (int v = 1; v <= req.count; ++v) {
+    w.StartObject();
+    key(w, "variant");
+    w.Int(v);
+    key(w, "text");
+    write_str(w, texts[static_cast<size_t>(v - 1)]);
+    key(w, "subject");
+    if (channel == "email") write_str(w, subject); else w.Null();
+    key(w, "source");
+    write_str(w, v <= variants_from_model ? "llm" : "rules");
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "unverified_references");
+  w.StartArray();
+  for (int v = 1; v <= req.count; ++v)
+    for (const auto& c : unverified(texts[static_cast<size_t>(v - 1)], facts)) {
+      w.StartObject();
+      key(w, "variant");
+      w.Int(v);
+      key(w, "kind");
+      write_str(w, c.kind);
+      key(w, "value");
+      write_str(w, c.value);
+      w.EndObject();
+    }
+  w.EndArray();
+  key(w, "source");
+  write_str(w, source);
+  key(w, "usage");
+  write_usage(w, usage);
+  key(w, "channel");
+  write_str(w, channel);
+  key(w, "language");
+  write_str(w, cx.language);
+  key(w, "intent");
+  write_str(w, cx.intent);
+  if (!model.empty()) {
+    key(w, "model");
+    write_str(w, model);
+  }
+  if (!fallback_reason.empty()) {
+    key(w, "fallback_reason");
+    write_str(w, fallback_reason);
+  }
+  if (channel == "whatsapp") {
+    key(w, "whatsapp_window_open");
+    w.Bool(cx.whatsapp_open);
+  }
+  key(w, "context");
+  json::write_raw(w, cx.summary_json);
+  w.EndObject();
+  std::string out = b.GetString();
+  ctx.emit("done", out);
+  return out;
+}
+
+}  // namespace banxway::compose
