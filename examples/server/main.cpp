@@ -116,6 +116,7 @@ banxway::EngineOptions engine_options(const ServerConfig& cfg) {
   o.ai_first_token_timeout_ms = env_int("AI_FIRST_TOKEN_TIMEOUT_MS", o.ai_first_token_timeout_ms);
   o.ai_total_timeout_ms = env_int("AI_TOTAL_TIMEOUT_MS", o.ai_total_timeout_ms);
   o.ai_log_traffic = env("AI_LOG_TRAFFIC") == "1";
+  o.ai_analyze_messages = env("AI_ANALYZE_MESSAGES") != "0";
   o.ai_allow_private_network = cfg.allow_private_targets || env("AI_ALLOW_PRIVATE_NETWORK") == "1";
   return o;
 }
