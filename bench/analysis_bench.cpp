@@ -48,7 +48,8 @@ const Msg kFreight[] = {
      "Our container MSKU9070325 (typo? maybe TGHU9876542) is held by customs for examination. "
      "Demurrage is running!! Please send the commercial invoice and packing list immediately. "
      "MAWB 176-12345675 / 020-81140743, AWB 888-12345675. Delivery 5th January 2027.\n"},
-    {"Rate request CIF Jebel Ali", "Hi, please quote your best rate for 1x20GP CIF AEJEA, HS "
+    {"Rate request CIF Jebel Ali",
+     "Hi, please quote your best rate for 1x20GP CIF AEJEA, HS "
      "39239090, cargo ready 12/12, pickup on Fri 28 Nov. Not urgent. Thanks!\n"},
 };
 
@@ -62,10 +63,14 @@ int main(int argc, char** argv) {
   if (const char* c = std::getenv("BANXWAY_CORPUS")) corpus = c;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
-    if (k == "--corpus" && i + 1 < argc) corpus = argv[++i];
-    else if (k == "--messages" && i + 1 < argc) messages = std::stoull(argv[++i]);
-    else if (k == "--json") with_json = true;
-    else if (k == "--freight-every" && i + 1 < argc) freight_every = std::stoull(argv[++i]);
+    if (k == "--corpus" && i + 1 < argc)
+      corpus = argv[++i];
+    else if (k == "--messages" && i + 1 < argc)
+      messages = std::stoull(argv[++i]);
+    else if (k == "--json")
+      with_json = true;
+    else if (k == "--freight-every" && i + 1 < argc)
+      freight_every = std::stoull(argv[++i]);
     else {
       std::fprintf(stderr,
                    "usage: bench_analysis [--corpus DIR] [--messages N] [--json] "
@@ -108,8 +113,9 @@ int main(int argc, char** argv) {
   for (const auto& m : msgs)
     bytes_per_round += std::min(m.subject.size(), banxway::analysis::kMaxAnalyzedBytes) +
                        std::min(m.text.size(), banxway::analysis::kMaxAnalyzedBytes);
-  std::printf("corpus: %zu messages from %zu mbox files (%zu unparseable), %.2f MB of subject+text\n",
-              msgs.size(), files.size(), unparsed, bytes_per_round / 1e6);
+  std::printf(
+      "corpus: %zu messages from %zu mbox files (%zu unparseable), %.2f MB of subject+text\n",
+      msgs.size(), files.size(), unparsed, bytes_per_round / 1e6);
 
   banxway::analysis::ExtractOptions opt;
   opt.reference_date = "2026-11-27";

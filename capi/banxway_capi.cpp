@@ -97,6 +97,22 @@ int banxway_open(banxway_engine** out, const char* config_json) {
           o.db_pool_size = m.value.GetInt();
           continue;
         }
+        if (k == "ai_monthly_token_budget") {
+          if (!m.value.IsInt64() || m.value.GetInt64() < 0)
+            return fail(banxway::InvalidArgument(
+                            "config.ai_monthly_token_budget: expected a non-negative integer"),
+                        nullptr);
+          o.ai_monthly_token_budget = m.value.GetInt64();
+          continue;
+        }
+        if (k == "ai_allow_private_network") {
+          if (!m.value.IsBool())
+            return fail(banxway::InvalidArgument(
+                            "config.ai_allow_private_network: expected true or false"),
+                        nullptr);
+          o.ai_allow_private_network = m.value.GetBool();
+          continue;
+        }
         if (k == "watch_mail") {
           if (!m.value.IsBool())
             return fail(banxway::InvalidArgument("config.watch_mail: expected true or false"),
@@ -116,6 +132,10 @@ int banxway_open(banxway_engine** out, const char* config_json) {
         else if (k == "transcription_url") o.transcription_url = v;
         else if (k == "transcription_api_key") o.transcription_api_key = v;
         else if (k == "transcription_model") o.transcription_model = v;
+        else if (k == "ai_provider") o.ai_provider = v;
+        else if (k == "ai_base_url") o.ai_base_url = v;
+        else if (k == "ai_api_key") o.ai_api_key = v;
+        else if (k == "ai_model") o.ai_model = v;
         else return fail(banxway::InvalidArgument("config." + k + ": unknown field"), nullptr);
       }
     }

@@ -82,6 +82,7 @@ class Provider {
   const ProviderConfig& config() const { return cfg_; }
 
  protected:
+  Provider() = default;  // for test doubles; config() is then a default ProviderConfig
   explicit Provider(ProviderConfig cfg) : cfg_(std::move(cfg)) {}
 
  private:

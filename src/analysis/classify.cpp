@@ -19,10 +19,9 @@ struct Script {
   const char* lang;
 };
 constexpr Script kScripts[] = {
-    {0x0900, 0x097F, "hi"}, {0x4E00, 0x9FFF, "zh"}, {0x3040, 0x30FF, "ja"},
-    {0xAC00, 0xD7AF, "ko"}, {0x0600, 0x06FF, "ar"}, {0x0400, 0x04FF, "ru"},
-    {0x0E00, 0x0E7F, "th"}, {0x0370, 0x03FF, "el"}, {0x0590, 0x05FF, "he"},
-    {0x0B80, 0x0BFF, "ta"}, {0x0980, 0x09FF, "bn"}};
+    {0x0900, 0x097F, "hi"}, {0x4E00, 0x9FFF, "zh"}, {0x3040, 0x30FF, "ja"}, {0xAC00, 0xD7AF, "ko"},
+    {0x0600, 0x06FF, "ar"}, {0x0400, 0x04FF, "ru"}, {0x0E00, 0x0E7F, "th"}, {0x0370, 0x03FF, "el"},
+    {0x0590, 0x05FF, "he"}, {0x0B80, 0x0BFF, "ta"}, {0x0980, 0x09FF, "bn"}};
 constexpr size_t kScriptCount = std::size(kScripts);
 
 struct Scores {
@@ -46,11 +45,18 @@ void count_scripts(std::string_view w, Scores& s) {
     unsigned char c = static_cast<unsigned char>(w[i]);
     uint32_t cp;
     size_t n;
-    if (c < 0x80) cp = c, n = 1;
-    else if ((c >> 5) == 6) cp = c & 0x1F, n = 2;
-    else if ((c >> 4) == 14) cp = c & 0x0F, n = 3;
-    else if ((c >> 3) == 30) cp = c & 0x07, n = 4;
-    else { ++i; continue; }
+    if (c < 0x80)
+      cp = c, n = 1;
+    else if ((c >> 5) == 6)
+      cp = c & 0x1F, n = 2;
+    else if ((c >> 4) == 14)
+      cp = c & 0x0F, n = 3;
+    else if ((c >> 3) == 30)
+      cp = c & 0x07, n = 4;
+    else {
+      ++i;
+      continue;
+    }
     if (i + n > w.size()) break;
     for (size_t j = 1; j < n; ++j) cp = (cp << 6) | (static_cast<unsigned char>(w[i + j]) & 0x3F);
     i += n;
@@ -80,16 +86,27 @@ void score(std::string_view text, const Tokens& tk, size_t from, size_t n, doubl
   long ask_at = -100, attach_at = -100;
   for (size_t k = from; k < n;) {
     const Token& tok = t[k];
-    if (tok.flags & kSentence) ask_at = attach_at = -100;
+    if (tok.flags & kSentence) {  // cues and negation stay inside their sentence
+      ask_at = attach_at = -100;
+      neg_until = intens_until = 0;
+    }
     if (s.tokens_seen < static_cast<int>(kLangSampleTokens)) {
       ++s.tokens_seen;
-      if (tok.flags & kNonAscii) count_scripts(text.substr(tok.b, tok.e - tok.b), s);
-      else if (tok.flags & kHasAlpha) s.latin_letters += static_cast<int>(tok.e - tok.b);
+      if (tok.flags & kNonAscii)
+        count_scripts(text.substr(tok.b, tok.e - tok.b), s);
+      else if (tok.flags & kHasAlpha)
+        s.latin_letters += static_cast<int>(tok.e - tok.b);
       if (tok.lex >= 0) {
         uint16_t lang = lx.entries[tok.lex].lang;
         for (size_t l = 0; l < kStopLangs.size(); ++l)
           if (lang & (1u << l)) ++s.lang[l];
       }
+    }
+    // Quoted history ("> ...") is someone's earlier message: it names the language but not
+    // this message's intent, mood or urgency.
+    if (tok.flags & kQuoted) {
+      ++k;
+      continue;
     }
     if ((tok.flags & kAllUpper) && !(tok.flags & kHasDigit) && tok.e - tok.b >= 4) ++s.shouting;
     if (tok.lex < 0) {
@@ -181,8 +198,10 @@ Classification classify_tokens(std::string_view joined, const Tokens& toks, size
     size_t bl = kStopLangs.size();
     int first = 0, second = 0;
     for (size_t l = 0; l < kStopLangs.size(); ++l) {
-      if (s.lang[l] > first) second = first, first = s.lang[l], bl = l;
-      else if (s.lang[l] > second) second = s.lang[l];
+      if (s.lang[l] > first)
+        second = first, first = s.lang[l], bl = l;
+      else if (s.lang[l] > second)
+        second = s.lang[l];
     }
     c.language = first >= 2 && first > second ? std::string(kStopLangs[bl]) : "und";
   }

@@ -13,10 +13,10 @@ struct Classification {
   std::string intent;  // rate_request booking status_inquiry document_submission
                        // document_request complaint invoice_query customs pickup delivery other
   double intent_confidence = 0;
-  std::string sentiment;  // negative neutral positive
-  double sentiment_score = 0;  // [-1, 1]
-  std::string urgency;    // low normal high
-  std::string language;   // ISO 639-1 or "und"
+  std::string sentiment;                         // negative neutral positive
+  double sentiment_score = 0;                    // [-1, 1]
+  std::string urgency;                           // low normal high
+  std::string language;                          // ISO 639-1 or "und"
   std::vector<std::string> requested_documents;  // asked for ("please send the packing list")
   std::vector<std::string> submitted_documents;  // sent with it ("attached is the packing list")
 };

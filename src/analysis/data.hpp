@@ -35,7 +35,8 @@ void for_each_tsv_row(std::string_view text, Fn&& fn) {
     size_t f = 0;
     while (true) {
       size_t tab = line.find('\t', f);
-      fields.push_back(line.substr(f, tab == std::string_view::npos ? std::string_view::npos : tab - f));
+      fields.push_back(
+          line.substr(f, tab == std::string_view::npos ? std::string_view::npos : tab - f));
       if (tab == std::string_view::npos) break;
       f = tab + 1;
     }
@@ -58,9 +59,9 @@ struct BlPrefix {
 
 /// The reference tables, parsed once (thread-safe function-local static).
 struct Tables {
-  bool country[26 * 26] = {};      // ISO 3166-1 alpha-2, index (c0-'A')*26 + (c1-'A')
-  std::vector<uint64_t> ports;     // packed 5-char UN/LOCODEs, sorted
-  bool airline[1000] = {};         // IATA prefixes
+  bool country[26 * 26] = {};   // ISO 3166-1 alpha-2, index (c0-'A')*26 + (c1-'A')
+  std::vector<uint64_t> ports;  // packed 5-char UN/LOCODEs, sorted
+  bool airline[1000] = {};      // IATA prefixes
   std::vector<BlPrefix> bl_prefixes;
 
   bool is_country(char a, char b) const;

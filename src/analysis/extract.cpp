@@ -48,9 +48,7 @@ int month_of(std::string_view w) {
     bool abbrev = w.size() == 3 || (m == 8 && w.size() == 4);
     if (!abbrev && w.size() != full.size()) continue;
     size_t j = 0;
-    while (j < w.size() && j < full.size() &&
-           (w[j] | 0x20) == (full[j] | 0x20))
-      ++j;
+    while (j < w.size() && j < full.size() && (w[j] | 0x20) == (full[j] | 0x20)) ++j;
     if (j == w.size()) return m + 1;
   }
   return 0;
@@ -64,9 +62,9 @@ int parse_int(std::string_view s) {
 
 std::string two(int v) { return std::string(1, '0' + v / 10) + std::string(1, '0' + v % 10); }
 
-constexpr std::array<std::string_view, 17> kIncoterms = {
-    "EXW", "FCA", "FAS", "FOB", "CFR", "CIF", "CPT", "CIP", "DAP",
-    "DPU", "DDP", "DAT", "DAF", "DES", "DEQ", "DDU", "CNF"};
+constexpr std::array<std::string_view, 17> kIncoterms = {"EXW", "FCA", "FAS", "FOB", "CFR", "CIF",
+                                                         "CPT", "CIP", "DAP", "DPU", "DDP", "DAT",
+                                                         "DAF", "DES", "DEQ", "DDU", "CNF"};
 
 constexpr size_t kCtxCount = static_cast<size_t>(Ctx::count_);
 
@@ -214,8 +212,10 @@ class Extractor {
     if (!sc) return 0;
     std::string_view r = text_.substr(tk.b, sc->end - tk.b);
     auto chk = sv::check_reference(sv::RefKind::container, sc->value);
-    if (chk.value) add(out_.entities.containers, std::move(*chk.value));
-    else reject("container", r, chk.problem);
+    if (chk.value)
+      add(out_.entities.containers, std::move(*chk.value));
+    else
+      reject("container", r, chk.problem);
     return tokens_until(k, sc->end);
   }
 
@@ -241,8 +241,9 @@ class Extractor {
       add(out_.entities.imos, std::string(digits));
     else
       reject("imo", raw(k, used),
-             "wrong check digit in IMO number " + std::string(digits) + ": the last digit should be " +
-                 std::to_string(want) + ", not " + std::string(1, digits[6]));
+             "wrong check digit in IMO number " + std::string(digits) +
+                 ": the last digit should be " + std::to_string(want) + ", not " +
+                 std::string(1, digits[6]));
     return used;
   }
 
@@ -263,8 +264,10 @@ class Extractor {
                  " is not in the airline prefix table (data/analysis/airline_prefixes.tsv)");
     } else {
       auto chk = sv::check_reference(sv::RefKind::awb, sc->value);
-      if (chk.value) add(out_.entities.awbs, chk.value->substr(0, 3) + "-" + chk.value->substr(3));
-      else reject("awb", r, chk.problem);
+      if (chk.value)
+        add(out_.entities.awbs, chk.value->substr(0, 3) + "-" + chk.value->substr(3));
+      else
+        reject("awb", r, chk.problem);
     }
     return tokens_until(k, sc->end);
   }
@@ -303,9 +306,8 @@ class Extractor {
         if (g == s) return true;
       return false;
     };
-    if (all_digit(k) && len(k) == 4 && k + 2 < n && gap_is(k, {"-", "/"}) &&
-        all_digit(k + 1) && len(k + 1) <= 2 && gap(k + 1) == gap(k) && all_digit(k + 2) &&
-        len(k + 2) <= 2) {
+    if (all_digit(k) && len(k) == 4 && k + 2 < n && gap_is(k, {"-", "/"}) && all_digit(k + 1) &&
+        len(k + 1) <= 2 && gap(k + 1) == gap(k) && all_digit(k + 2) && len(k + 2) <= 2) {
       y = parse_int(tok(k));
       m = parse_int(tok(k + 1));
       d = parse_int(tok(k + 2));
@@ -313,7 +315,8 @@ class Extractor {
     } else if (all_digit(k) && len(k) <= 2 && k + 1 < n && gap_is(k, {"/", ".", "-"}) &&
                all_digit(k + 1) && len(k + 1) <= 2) {
       int p = parse_int(tok(k)), q = parse_int(tok(k + 1));
-      if (k + 2 < n && gap(k + 1) == gap(k) && all_digit(k + 2) && (len(k + 2) == 2 || len(k + 2) == 4)) {
+      if (k + 2 < n && gap(k + 1) == gap(k) && all_digit(k + 2) &&
+          (len(k + 2) == 2 || len(k + 2) == 4)) {
         y = len(k + 2) == 4 ? parse_int(tok(k + 2)) : 2000 + parse_int(tok(k + 2));
         used = 3;
       } else if (gap(k) == "/") {
@@ -323,8 +326,8 @@ class Extractor {
         d = opt_.month_first ? q : p;
         m = opt_.month_first ? p : q;
       }
-    } else if (int day = day_token(k); day >= 0 && k + 1 < n && gap_is(k, {" ", "-", "-"}) &&
-                                         month_of(tok(k + 1))) {
+    } else if (int day = day_token(k);
+               day >= 0 && k + 1 < n && gap_is(k, {" ", "-", "-"}) && month_of(tok(k + 1))) {
       d = day;
       m = month_of(tok(k + 1));
       used = 2;
@@ -363,8 +366,10 @@ class Extractor {
       y = ry;
       int dd = std::min(d, days_in(y, m));
       long diff = days_from_civil(y, m, dd) - refd;
-      if (diff < -183) ++y;
-      else if (diff > 183) --y;
+      if (diff < -183)
+        ++y;
+      else if (diff > 183)
+        --y;
     }
     if (d < 1 || d > days_in(y, m)) {
       reject("date", r,
@@ -372,8 +377,8 @@ class Extractor {
                  " " + std::to_string(y));
       return used;
     }
-    DateRef dr{std::string(kind_name(date_kind_)),
-               std::to_string(y) + "-" + two(m) + "-" + two(d), std::string(r)};
+    DateRef dr{std::string(kind_name(date_kind_)), std::to_string(y) + "-" + two(m) + "-" + two(d),
+               std::string(r)};
     for (const auto& x : out_.entities.dates)
       if (x.kind == dr.kind && x.date == dr.date) return used;
     out_.entities.dates.push_back(std::move(dr));
@@ -382,11 +387,16 @@ class Extractor {
 
   static std::string_view kind_name(Ctx c) {
     switch (c) {
-      case Ctx::etd: return "etd";
-      case Ctx::eta: return "eta";
-      case Ctx::cutoff: return "cutoff";
-      case Ctx::pickup: return "pickup";
-      default: return "delivery";
+      case Ctx::etd:
+        return "etd";
+      case Ctx::eta:
+        return "eta";
+      case Ctx::cutoff:
+        return "cutoff";
+      case Ctx::pickup:
+        return "pickup";
+      default:
+        return "delivery";
     }
   }
 

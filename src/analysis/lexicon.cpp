@@ -63,9 +63,9 @@ void apply_role(Lexicon& lx, Entry& e, std::string_view role) {
     if (it == lx.docs.end()) it = lx.docs.insert(lx.docs.end(), std::string(val));
     e.doc = static_cast<int16_t>(it - lx.docs.begin());
   } else if (name == "ctx") {
-    static constexpr std::string_view names[] = {"",     "booking", "bl",     "awb",
-                                                 "hs",   "port",    "etd",    "eta",
-                                                 "cutoff", "pickup", "delivery", "imo"};
+    static constexpr std::string_view names[] = {"",       "booking", "bl",       "awb",
+                                                 "hs",     "port",    "etd",      "eta",
+                                                 "cutoff", "pickup",  "delivery", "imo"};
     auto it = std::find(std::begin(names) + 1, std::end(names), val);
     if (it == std::end(names)) fail();
     e.ctx = static_cast<Ctx>(it - std::begin(names));
@@ -172,6 +172,7 @@ void tokenize(std::string_view text, Tokens& out) {
   const char* p = text.data();
   size_t i = 0;
   bool sentence = true;
+  bool quoted = n > 0 && p[0] == '>';
   int newlines = 0;
   while (i < n) {
     unsigned char c = static_cast<unsigned char>(p[i]);
@@ -184,13 +185,14 @@ void tokenize(std::string_view text, Tokens& out) {
       if (c == ' ') {
       } else if (c == '\n') {
         if (++newlines >= 2) sentence = true;
+        quoted = i + 1 < n && p[i + 1] == '>';
       } else if (c == '!') {
-        ++out.exclamations;
+        if (!quoted) ++out.exclamations;
         sentence = true;
       } else if (c == '?') {
         sentence = true;
-      } else if (c == '.' && (i + 1 >= n || p[i + 1] == ' ' || p[i + 1] == '\n' ||
-                              p[i + 1] == '\r')) {
+      } else if (c == '.' &&
+                 (i + 1 >= n || p[i + 1] == ' ' || p[i + 1] == '\n' || p[i + 1] == '\r')) {
         sentence = true;
       }
       if (c != '\n' && c != '\r' && c != ' ' && c != '\t') newlines = 0;
@@ -215,6 +217,7 @@ void tokenize(std::string_view text, Tokens& out) {
     if ((acc & kBitUpper) && !(acc & kBitLower)) f |= kAllUpper;
     if (acc & kBitHigh) f |= kNonAscii;
     if (sentence) f |= kSentence;
+    if (quoted) f |= kQuoted;
     sentence = false;
     t.flags = f;
     size_t len = t.e - t.b;

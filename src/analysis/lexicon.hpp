@@ -13,18 +13,30 @@
 namespace banxway::analysis {
 
 inline constexpr std::array<std::string_view, 11> kIntents = {
-    "rate_request",  "booking",   "status_inquiry", "document_submission",
-    "document_request", "complaint", "invoice_query", "customs",
-    "pickup",        "delivery",  "other"};
+    "rate_request",     "booking",   "status_inquiry", "document_submission",
+    "document_request", "complaint", "invoice_query",  "customs",
+    "pickup",           "delivery",  "other"};
 inline constexpr size_t kIntentCount = kIntents.size();
 
 /// Languages of the stop-word lists (bit i of Entry::lang).
 inline constexpr std::array<std::string_view, 7> kStopLangs = {"en", "de", "fr", "es",
-                                                              "it", "pt", "nl"};
+                                                               "it", "pt", "nl"};
 
 /// Extraction contexts a word or phrase opens.
 enum class Ctx : uint8_t {
-  none, booking, bl, awb, hs, port, etd, eta, cutoff, pickup, delivery, imo, count_
+  none,
+  booking,
+  bl,
+  awb,
+  hs,
+  port,
+  etd,
+  eta,
+  cutoff,
+  pickup,
+  delivery,
+  imo,
+  count_
 };
 
 struct Entry {
@@ -32,8 +44,7 @@ struct Entry {
   std::array<int8_t, kIntentCount> intent{};
   bool has_intent = false;
   int8_t sent = 0, urg = 0;
-  bool neg = false, intens = false, ask = false, ask_after = false, attach = false,
-       filler = false;
+  bool neg = false, intens = false, ask = false, ask_after = false, attach = false, filler = false;
   int16_t doc = -1;  // index into Lexicon::docs
   Ctx ctx = Ctx::none;
   uint16_t lang = 0;
@@ -67,7 +78,8 @@ class Lexicon {
       std::memcpy(&hi, w + n - 4, 4);
       a = lo | (static_cast<uint64_t>(hi) << 32);
     } else if (n > 0) {
-      a = static_cast<unsigned char>(w[0]) | (static_cast<uint64_t>(static_cast<unsigned char>(w[n / 2])) << 8) |
+      a = static_cast<unsigned char>(w[0]) |
+          (static_cast<uint64_t>(static_cast<unsigned char>(w[n / 2])) << 8) |
           (static_cast<uint64_t>(static_cast<unsigned char>(w[n - 1])) << 16);
     }
     constexpr uint64_t kLower = 0x2020202020202020ull;
@@ -88,11 +100,12 @@ struct Token {
 };
 enum TokenFlag : uint16_t {
   kHasDigit = 1,
-  kHasAlpha = 2,    // an ASCII letter
+  kHasAlpha = 2,  // an ASCII letter
   kAllDigit = 4,
-  kAllUpper = 8,    // every ASCII letter upper case (and at least one letter)
-  kNonAscii = 16,   // holds bytes >= 0x80
-  kSentence = 32,   // a sentence break (. ! ? followed by space, or a blank line) precedes it
+  kAllUpper = 8,   // every ASCII letter upper case (and at least one letter)
+  kNonAscii = 16,  // holds bytes >= 0x80
+  kSentence = 32,  // a sentence break (. ! ? followed by space, or a blank line) precedes it
+  kQuoted = 64,    // on a line starting with '>' (quoted history of an email)
 };
 
 struct Tokens {

@@ -6,6 +6,7 @@
 #include "analysis/classify.hpp"
 #include "compose/ai_gate.hpp"
 #include "compose/guardrail.hpp"
+#include "compose/phrases.hpp"
 #include "core/json.hpp"
 #include "services/common.hpp"
 
@@ -17,43 +18,9 @@ using json::write_str;
 
 std::string day(const std::string& iso) { return iso.substr(0, 10); }
 
-std::string doc_label(std::string_view kind) {
-  if (kind == "invoice" || kind == "commercial_invoice") return "commercial invoice";
-  if (kind == "msds") return "MSDS";
-  std::string s(kind);
-  std::replace(s.begin(), s.end(), '_', ' ');
-  return s;
-}
-
-std::string join_words(const std::vector<std::string>& v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i > 0) out += i + 1 == v.size() ? " and " : ", ";
-    out += v[i];
-  }
-  return out;
-}
-
 std::string first_name(const std::string& name) {
   auto sp = name.find(' ');
   return sp == std::string::npos ? name : name.substr(0, sp);
-}
-
-// "container MSKU9070323", else the B/L, AWB or booking; empty when the shipment has none.
-std::string ref_phrase(const ShipmentFacts& f) {
-  for (const char* k : {"container", "bl", "awb", "booking"})
-    for (const auto& [kind, value] : f.references)
-      if (kind == k) {
-        std::string_view label = kind == "bl" ? "B/L" : kind == "awb" ? "AWB" : k;
-        return std::string(label) + " " + value;
-      }
-  return "";
-}
-
-std::string subject_of(const ShipmentFacts* f) {
-  if (!f) return "your shipment";
-  std::string r = ref_phrase(*f);
-  return r.empty() ? "your shipment" : r;
 }
 
 std::string capitalized(std::string s) {
@@ -61,17 +28,17 @@ std::string capitalized(std::string s) {
   return s;
 }
 
-const char* milestone_verb(std::string_view k) {
-  if (k == "booked") return "was booked";
-  if (k == "picked_up") return "was picked up";
-  if (k == "gate_in") return "was gated in";
-  if (k == "loaded") return "was loaded";
-  if (k == "departed") return "departed";
-  if (k == "transshipped") return "was transshipped";
-  if (k == "arrived") return "arrived";
-  if (k == "customs_cleared") return "cleared customs";
-  if (k == "delivered") return "was delivered";
-  return "reached a milestone";
+// "container MSKU9070323", else the B/L, AWB or booking; empty when the shipment has none.
+std::string ref_phrase(const Phrases& L, const ShipmentFacts& f) {
+  for (const char* k : {"container", "bl", "awb", "booking"})
+    for (const auto& [kind, value] : f.references)
+      if (kind == k) return L.t(k) + " " + value;
+  return "";
+}
+
+std::string subject_of(const Phrases& L, const ShipmentFacts* f) {
+  std::string r = f ? ref_phrase(L, *f) : "";
+  return r.empty() ? L.t("your_shipment") : r;
 }
 
 const ShipmentFacts::Milestone* milestone(const ShipmentFacts& f, std::string_view kind) {
@@ -81,32 +48,34 @@ const ShipmentFacts::Milestone* milestone(const ShipmentFacts& f, std::string_vi
 }
 
 // What the shipment's record says: its last milestone that happened and what comes next.
-std::string status_sentence(const ShipmentFacts& f) {
-  std::string subj = capitalized(subject_of(&f));
+std::string status_sentence(const Phrases& L, const ShipmentFacts& f) {
+  std::string subj = subject_of(L, &f);
   const ShipmentFacts::Milestone* last = nullptr;
   for (const auto& m : f.milestones)
     if (!m.actual_at.empty()) last = &m;
   std::string s;
   if (last) {
-    s = subj + " " + milestone_verb(last->kind);
-    if (!last->location.empty()) s += " at " + last->location;
-    s += " on " + day(last->actual_at);
+    s = L.t("m." + last->kind, {{'S', subj}});
+    if (!last->location.empty()) s += L.t("at_place", {{'L', last->location}});
+    s += L.t("on_date", {{'D', day(last->actual_at)}});
   } else {
-    s = subj + " is " + (f.status == "planned" ? "planned" : f.status == "booked" ? "booked" : "in progress");
-    if (!f.etd.empty()) s += ", with departure scheduled for " + day(f.etd);
+    s = L.t(f.status == "planned" ? "s.planned" : f.status == "booked" ? "s.booked" : "s.other",
+            {{'S', subj}});
+    if (!f.etd.empty()) s += L.t("departure_scheduled", {{'D', day(f.etd)}});
   }
-  bool arrived = last && (last->kind == "arrived" || last->kind == "customs_cleared" || last->kind == "delivered");
+  bool arrived = last && (last->kind == "arrived" || last->kind == "customs_cleared" ||
+                          last->kind == "delivered");
   if (!arrived && !f.eta.empty()) {
-    s += " and is expected to arrive";
-    if (!f.destination.empty()) s += " at " + f.destination;
-    s += " on " + day(f.eta);
+    s += L.t("expected");
+    if (!f.destination.empty()) s += L.t("expected_at", {{'T', f.destination}});
+    s += L.t("on_date", {{'D', day(f.eta)}});
   }
-  return s + ".";
+  return capitalized(s) + ".";
 }
 
-std::vector<std::string> docs_of(const std::vector<std::string>& kinds) {
+std::vector<std::string> docs_of(const Phrases& L, const std::vector<std::string>& kinds) {
   std::vector<std::string> out;
-  for (const auto& k : kinds) out.push_back(doc_label(k));
+  for (const auto& k : kinds) out.push_back(L.document(k));
   return out;
 }
 
@@ -119,11 +88,12 @@ bool mentions(const std::string& text, std::initializer_list<const char*> words)
 }
 
 struct Body {
+  std::string lead;    // a courtesy sentence before the answer ("" when none)
   std::string main;    // the answer
   std::string extra;   // a detail for the longer variant ("" when none)
 };
 
-Body body_for(const Context& cx, const SuggestRequest& req) {
+Body body_for(const Phrases& L, const Context& cx, const SuggestRequest& req) {
   const ShipmentFacts* f = cx.shipments.empty() ? nullptr : &cx.shipments.front();
   std::string intent = cx.intent;
   std::vector<std::string> docs_wanted = cx.requested_documents;
@@ -142,103 +112,95 @@ Body body_for(const Context& cx, const SuggestRequest& req) {
     }
   }
   Body b;
-  std::string subj = subject_of(f);
+  std::string subj = subject_of(L, f);
+  bool has_ref = f && !ref_phrase(L, *f).empty();
+  std::string for_ref = has_ref ? L.t("for", {{'S', subj}}) : "";
   if (f) {
-    std::vector<std::string> missing = docs_of(f->documents_missing);
+    std::vector<std::string> missing = docs_of(L, f->documents_missing);
     if (!missing.empty() && !we_ask)
-      b.extra = "For your information, we are still awaiting the " + join_words(missing) + " for " + subj + ".";
+      b.extra = capitalized(L.t("awaiting", {{'X', L.join(missing)}, {'S', subj}}));
   }
+  auto milestone_date = [&](const char* kind, bool actual) -> std::string {
+    const ShipmentFacts::Milestone* m = f ? milestone(*f, kind) : nullptr;
+    if (!m) return "";
+    return day(actual ? m->actual_at : m->planned_at);
+  };
   if (intent == "delay_notice") {
-    const ShipmentFacts::Milestone* arr = f ? milestone(*f, "arrived") : nullptr;
-    if (f && !f->eta.empty() && arr && !arr->planned_at.empty() && day(arr->planned_at) != day(f->eta))
-      b.main = "Please note that the expected arrival of " + subj + " has moved to " + day(f->eta) +
-               " (previously " + day(arr->planned_at) + ").";
+    std::string planned = milestone_date("arrived", false);
+    if (f && !f->eta.empty() && !planned.empty() && planned != day(f->eta))
+      b.main = L.t("delay_moved", {{'S', subj}, {'D', day(f->eta)}, {'P', planned}});
     else
-      b.main = "Please note that " + subj + " is delayed. We are working with the carrier and will confirm the revised schedule as soon as we have it.";
+      b.main = L.t("delay", {{'S', subj}});
   } else if (intent == "ask_documents") {
-    std::vector<std::string> d = docs_of(docs_wanted);
-    if (d.empty() && f) d = docs_of(f->documents_missing);
-    b.main = "Could you please send us the " + (d.empty() ? std::string("shipping documents") : join_words(d)) +
-             (f && !ref_phrase(*f).empty() ? " for " + subj : std::string()) + "?";
+    std::vector<std::string> d = docs_of(L, docs_wanted);
+    if (d.empty() && f) d = docs_of(L, f->documents_missing);
+    b.main = L.t("ask_docs", {{'X', d.empty() ? L.t("shipping_documents") : L.join(d)}, {'F', for_ref}});
   } else if (intent == "document_request") {
-    std::vector<std::string> d = docs_of(docs_wanted);
-    b.main = "We will share the " + (d.empty() ? std::string("requested documents") : join_words(d)) +
-             (f && !ref_phrase(*f).empty() ? " for " + subj : std::string()) + " shortly.";
+    std::vector<std::string> d = docs_of(L, docs_wanted);
+    b.main = L.t("send_docs", {{'X', d.empty() ? L.t("requested_documents") : L.join(d)}, {'F', for_ref}});
   } else if (intent == "document_submission") {
-    b.main = "Thank you for sending the documents" +
-             (f && !ref_phrase(*f).empty() ? " for " + subj : std::string()) +
-             ". We have received them and will review them shortly.";
+    b.main = L.t("docs_received", {{'F', for_ref}});
   } else if (intent == "rate_request") {
     std::string lane;
-    if (f && !f->origin.empty() && !f->destination.empty()) lane = " from " + f->origin + " to " + f->destination;
-    b.main = "Thank you for your rate request" + lane + ". We are checking with our carriers and will share our best rates shortly.";
+    if (f && !f->origin.empty() && !f->destination.empty())
+      lane = L.t("lane", {{'O', f->origin}, {'T', f->destination}});
+    b.main = L.t("rate", {{'X', lane}});
   } else if (intent == "booking") {
     std::string bk;
     if (f)
       for (const auto& [k, v] : f->references)
         if (k == "booking") bk = v;
     if (f && !bk.empty() && f->status != "planned")
-      b.main = "Your booking " + bk + " is confirmed. " + status_sentence(*f);
+      b.main = L.t("booking_confirmed", {{'B', bk}}) + " " + status_sentence(L, *f);
     else
-      b.main = "Thank you for your booking request. We will confirm the booking details shortly.";
+      b.main = L.t("booking_thanks");
   } else if (intent == "complaint") {
-    b.main = "We are sorry for the trouble with " + subj + ". We are looking into it as a priority and will update you shortly.";
+    b.main = L.t("complaint", {{'S', subj}});
   } else if (intent == "invoice_query") {
-    b.main = "Thank you for your question about the invoice" +
-             (f && !ref_phrase(*f).empty() ? " for " + subj : std::string()) +
-             ". Our accounts team is reviewing it and we will get back to you shortly.";
+    b.main = L.t("invoice", {{'F', for_ref}});
   } else if (intent == "customs") {
-    const ShipmentFacts::Milestone* m = f ? milestone(*f, "customs_cleared") : nullptr;
-    if (m && !m->actual_at.empty())
-      b.main = capitalized(subj) + " cleared customs on " + day(m->actual_at) + ".";
-    else
-      b.main = "We are following up on customs clearance for " + subj + " and will update you as soon as it is cleared.";
+    std::string d = milestone_date("customs_cleared", true);
+    b.main = d.empty() ? L.t("customs_pending", {{'S', subj}}) : L.t("customs_done", {{'S', subj}, {'D', d}});
   } else if (intent == "pickup") {
-    const ShipmentFacts::Milestone* m = f ? milestone(*f, "picked_up") : nullptr;
-    if (m && !m->actual_at.empty())
-      b.main = capitalized(subj) + " was picked up on " + day(m->actual_at) + ".";
-    else if (m && !m->planned_at.empty())
-      b.main = "The pickup of " + subj + " is planned for " + day(m->planned_at) + ".";
-    else
-      b.main = "We are arranging the pickup of " + subj + " and will confirm the time shortly.";
+    std::string done = milestone_date("picked_up", true), planned = milestone_date("picked_up", false);
+    b.main = !done.empty()      ? L.t("pickup_done", {{'S', subj}, {'D', done}})
+             : !planned.empty() ? L.t("pickup_planned", {{'S', subj}, {'D', planned}})
+                                : L.t("pickup_pending", {{'S', subj}});
   } else if (intent == "delivery") {
-    const ShipmentFacts::Milestone* m = f ? milestone(*f, "delivered") : nullptr;
-    if (m && !m->actual_at.empty())
-      b.main = capitalized(subj) + " was delivered on " + day(m->actual_at) + ".";
-    else if (m && !m->planned_at.empty())
-      b.main = "The delivery of " + subj + " is planned for " + day(m->planned_at) + ".";
-    else if (f && !f->eta.empty())
-      b.main = capitalized(subj) + " is expected to arrive on " + day(f->eta) + "; we will confirm the delivery time.";
-    else
-      b.main = "We are arranging the delivery of " + subj + " and will confirm the time shortly.";
+    std::string done = milestone_date("delivered", true), planned = milestone_date("delivered", false);
+    b.main = !done.empty()           ? L.t("delivery_done", {{'S', subj}, {'D', done}})
+             : !planned.empty()      ? L.t("delivery_planned", {{'S', subj}, {'D', planned}})
+             : (f && !f->eta.empty()) ? L.t("delivery_eta", {{'S', subj}, {'D', day(f->eta)}})
+                                      : L.t("delivery_pending", {{'S', subj}});
   } else {
     // status_inquiry and everything else: what the record says.
+    b.lead = L.t("thanks");
     if (cx.shipments.empty()) {
-      b.main = "Thank you for your message. We are checking the latest status and will update you shortly.";
+      b.main = L.t("checking");
     } else {
-      b.main = "Thank you for your message. ";
       for (size_t i = 0; i < cx.shipments.size() && i < 2; ++i) {
         if (i) b.main += " ";
-        b.main += status_sentence(cx.shipments[i]);
+        b.main += status_sentence(L, cx.shipments[i]);
       }
     }
   }
+  b.main = capitalized(b.main);
   return b;
 }
 
-std::string wrap(const Context& cx, const std::string& channel, const std::string& tone,
-                 const std::string& body) {
+std::string wrap(const Phrases& L, const Context& cx, const std::string& channel,
+                 const std::string& tone, const std::string& body) {
   std::string name = first_name(cx.contact_name);
   if (channel == "email") {
-    std::string greeting = tone == "friendly" ? "Hi " + (name.empty() ? std::string("there") : name) + ","
-                                              : "Dear " + (name.empty() ? std::string("Sir or Madam") : name) + ",";
-    std::string closing = tone == "friendly" ? "Thanks," : tone == "formal" ? "Kind regards," : "Best regards,";
+    std::string greeting = tone == "friendly" ? (name.empty() ? L.t("hi_anon") : L.t("hi", {{'N', name}}))
+                                              : (name.empty() ? L.t("dear_anon") : L.t("dear", {{'N', name}}));
+    std::string closing = L.t("closing_" + (tone.empty() ? std::string("professional") : tone));
     std::string sig;
     if (!cx.user_name.empty()) sig += cx.user_name + "\n";
     sig += cx.signature.empty() ? cx.org_name : cx.signature;
     return greeting + "\n\n" + body + "\n\n" + closing + "\n" + sig;
   }
-  std::string text = (name.empty() ? std::string("Hi, ") : "Hi " + name + ", ") + body;
+  std::string text = (name.empty() ? L.t("chat_hi_anon") : L.t("chat_hi", {{'N', name}})) + body;
   if (channel == "sms" && text.size() > 320) {
     size_t cut = text.rfind(". ", 318);
     text = cut == std::string::npos ? text.substr(0, 317) + "..." : text.substr(0, cut + 1);
@@ -306,16 +268,19 @@ std::string delta_json(int variant, std::string_view text, bool replace) {
 std::vector<std::string> rules_drafts(const Context& cx, const SuggestRequest& req) {
   std::string channel = req.channel.empty() ? cx.channel : req.channel;
   std::string tone = req.tone.empty() ? cx.tone : req.tone;
-  Body b = body_for(cx, req);
+  const Phrases& L = Phrases::for_language(cx.language);
+  Body b = body_for(L, cx, req);
+  std::string full = b.lead.empty() ? b.main : b.lead + " " + b.main;
   std::vector<std::string> out;
   for (int v = 1; v <= req.count; ++v) {
-    std::string text = b.main;
-    if (v == 2) text = first_sentence(b.main) == b.main ? b.main : first_sentence(b.main);
-    if (v == 2 && text == b.main && !b.extra.empty()) text = b.main;  // nothing shorter to say
-    if (v == 3 && !b.extra.empty()) text = b.main + " " + b.extra;
-    if (v == 3 && !cx.open_action_titles.empty() && channel == "email")
-      text += " We are also working on: " + join_words(cx.open_action_titles) + ".";
-    out.push_back(wrap(cx, channel, tone, text));
+    std::string text = full;
+    if (v == 2) text = first_sentence(b.main);  // the shortest form: the answer's first sentence
+    if (v == 3) {
+      if (!b.extra.empty()) text += " " + b.extra;
+      if (!cx.open_action_titles.empty() && channel == "email")
+        text += " " + L.t("working_on", {{'X', L.join(cx.open_action_titles)}});
+    }
+    out.push_back(wrap(L, cx, channel, tone, text));
   }
   return out;
 }
@@ -441,6 +406,11 @@ Result<std::string> suggest(api::Ctx& ctx, const SuggestRequest& req) {
   if (!fallback_reason.empty()) {
     key(w, "fallback_reason");
     write_str(w, fallback_reason);
+  }
+  if (variants_from_model < req.count && !Phrases::has(cx.language)) {
+    // Templates exist in en, es, de and fr; others get English and are told so.
+    key(w, "language_fallback");
+    write_str(w, "en");
   }
   if (channel == "whatsapp") {
     key(w, "whatsapp_window_open");

@@ -1,8 +1,9 @@
 // analysis::classify and analyze/to_json on realistic freight emails (written for these tests).
+#include "analysis/classify.hpp"
+
 #include <gtest/gtest.h>
 
 #include "analysis/analyze.hpp"
-#include "analysis/classify.hpp"
 #include "core/json.hpp"
 
 namespace an = banxway::analysis;
@@ -54,8 +55,9 @@ TEST(Classify, DocumentRequestVersusSubmission) {
   EXPECT_EQ(r.intent, "document_request");
   EXPECT_EQ(r.requested_documents,
             (Strings{"commercial_invoice", "packing_list", "certificate_of_origin"}));
-  auto s = an::classify("Docs", "Hello, attached is the packing list. Please find enclosed the "
-                                "commercial invoice as well.");
+  auto s = an::classify("Docs",
+                        "Hello, attached is the packing list. Please find enclosed the "
+                        "commercial invoice as well.");
   EXPECT_EQ(s.intent, "document_submission");
   EXPECT_TRUE(s.requested_documents.empty());
   EXPECT_EQ(s.submitted_documents, (Strings{"packing_list", "commercial_invoice"}));
@@ -72,12 +74,17 @@ TEST(Classify, ComplaintWithNegation) {
   EXPECT_EQ(an::classify("", "We are happy with the service, thanks").sentiment, "positive");
   EXPECT_EQ(an::classify("", "We are not happy.").sentiment, "negative");
   EXPECT_EQ(an::classify("", "This is not urgent").urgency, "low");
+  // Negation stops at the end of its sentence.
+  EXPECT_GT(an::classify("", "Not urgent. Thanks!").sentiment_score, 0);
 }
 
 TEST(Classify, Languages) {
-  EXPECT_EQ(an::classify("", "Bitte senden Sie uns die Rechnung, wir sind nicht zufrieden.").language, "de");
+  EXPECT_EQ(
+      an::classify("", "Bitte senden Sie uns die Rechnung, wir sind nicht zufrieden.").language,
+      "de");
   EXPECT_EQ(an::classify("", "Merci de nous envoyer la facture pour le conteneur.").language, "fr");
-  EXPECT_EQ(an::classify("", "Por favor envíen la factura y el packing list, gracias.").language, "es");
+  EXPECT_EQ(an::classify("", "Por favor envíen la factura y el packing list, gracias.").language,
+            "es");
   EXPECT_EQ(an::classify("", "कृपया कंटेनर की स्थिति बताएं").language, "hi");
   EXPECT_EQ(an::classify("", "请提供集装箱的最新状态").language, "zh");
   EXPECT_EQ(an::classify("", "MSKU9070323 176-12345675").language, "und");
@@ -108,7 +115,17 @@ TEST(Analyze, JsonShape) {
   EXPECT_STREQ(d["entities"]["dates"][0]["kind"].GetString(), "eta");
   EXPECT_STREQ(d["entities"]["dates"][0]["date"].GetString(), "2026-12-05");
   EXPECT_STREQ(d["rejected"][0]["kind"].GetString(), "container");
-  for (const char* k : {"containers", "awbs", "bls", "bookings", "ports", "incoterms", "hs_codes",
-                        "dates"})
+  for (const char* k :
+       {"containers", "awbs", "bls", "bookings", "ports", "incoterms", "hs_codes", "dates"})
     EXPECT_TRUE(d["entities"][k].IsArray()) << k;
+}
+
+TEST(Classify, QuotedHistoryDoesNotClassify) {
+  auto c = an::classify("Re: shipment",
+                        "Noted, will check.\n\nOn Mon, Ravi wrote:\n> This is unacceptable, we are "
+                        "very disappointed!!\n> URGENT complaint, escalate immediately\n");
+  EXPECT_EQ(c.sentiment, "neutral");
+  EXPECT_EQ(c.urgency, "normal");
+  EXPECT_NE(c.intent, "complaint");
+  EXPECT_EQ(c.language, "en");
 }

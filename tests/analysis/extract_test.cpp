@@ -1,9 +1,10 @@
 // analysis::extract: identifiers, their check digits and context rules (docs/ANALYSIS.md),
 // with the published vectors of PROTOCOLS §7 / Appendix A.
+#include "analysis/extract.hpp"
+
 #include <gtest/gtest.h>
 
 #include "analysis/analyze.hpp"
-#include "analysis/extract.hpp"
 #include "services/shipment_refs.hpp"
 
 namespace an = banxway::analysis;
@@ -100,7 +101,8 @@ TEST(Extract, PortsIncotermsAndHsCodes) {
   EXPECT_TRUE(ents("POD: JEBEL ALI").ports.empty());
   EXPECT_EQ(ents("priced CNF Jebel Ali, or C&F, or CIF; legacy DDU").incoterms,
             (Strings{"CFR", "CIF", "DDU"}));
-  EXPECT_TRUE(ents("we shipped it fob and cip was discussed; fas is not a term here").incoterms.empty());
+  EXPECT_TRUE(
+      ents("we shipped it fob and cip was discussed; fas is not a term here").incoterms.empty());
   auto h = an::extract("HS code: 8471.30.01, 8473.30 and HSN 39239090. Tariff 7712.10. HS 98765");
   EXPECT_EQ(h.entities.hs_codes, (Strings{"84713001", "847330", "39239090"}));
   ASSERT_EQ(h.rejected.size(), 2u);
@@ -125,11 +127,14 @@ TEST(Extract, DatesWithEachKeywordAndFormat) {
       "ETD 2026-12-05. ETA: 05/01/2027. CY cut-off 3.12.26, SI cut 2nd Dec, VGM cut Dec 1, "
       "pickup on Fri 28 Nov, delivery 5th January 2027. Cutoff: 12/12",
       o);
-  std::vector<an::DateRef> want = {
-      {"etd", "2026-12-05", "2026-12-05"},     {"eta", "2027-01-05", "05/01/2027"},
-      {"cutoff", "2026-12-03", "3.12.26"},     {"cutoff", "2026-12-02", "2nd Dec"},
-      {"cutoff", "2026-12-01", "Dec 1"},       {"pickup", "2026-11-28", "28 Nov"},
-      {"delivery", "2027-01-05", "5th January 2027"}, {"cutoff", "2026-12-12", "12/12"}};
+  std::vector<an::DateRef> want = {{"etd", "2026-12-05", "2026-12-05"},
+                                   {"eta", "2027-01-05", "05/01/2027"},
+                                   {"cutoff", "2026-12-03", "3.12.26"},
+                                   {"cutoff", "2026-12-02", "2nd Dec"},
+                                   {"cutoff", "2026-12-01", "Dec 1"},
+                                   {"pickup", "2026-11-28", "28 Nov"},
+                                   {"delivery", "2027-01-05", "5th January 2027"},
+                                   {"cutoff", "2026-12-12", "12/12"}};
   EXPECT_EQ(e.dates, want);
   // Year chosen nearest the reference date: "5 Jan" written in late 2026 is 2027.
   EXPECT_EQ(ents("ETA 5 Jan", o).dates.at(0).date, "2027-01-05");

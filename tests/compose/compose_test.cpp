@@ -255,6 +255,30 @@ TEST_P(ComposeTest, OfflineDraftsUseOnlyTheContextsFacts) {
         key_with_role("viewer"));
 }
 
+TEST_P(ComposeTest, OfflineDraftsFollowTheCustomersLanguage) {
+  std::string s1 = shipment("ocean", R"([{"kind":"container","value":"MSKU9070323"}])",
+                            R"(,"destination":"AEJEA","eta":"2026-12-05T00:00:00Z")");
+  auto es = mail("Consulta", "Hola, ¿cuál es el estado de nuestro envío? Necesitamos saber cuándo llega el contenedor, gracias.",
+                 "Lucía Gómez <lucia@cliente.example>");
+  auto de = mail("Anfrage", "Guten Tag, wann kommt unser Container an? Bitte geben Sie uns den aktuellen Stand der Sendung.",
+                 "Jan Becker <jan@kunde.example>");
+  for (auto* m : {&es, &de})
+    ok("shipments.link_thread", "{\"shipment_id\":" + q(s1) + ",\"thread_id\":" + q(str(*m, "thread_id")) + "}");
+  auto d = ok("compose.suggest", "{\"thread_id\":" + q(str(es, "thread_id")) + "}");
+  EXPECT_EQ(str(d, "language"), "es");
+  std::string t = str(d["drafts"][0], "text");
+  EXPECT_EQ(t.rfind("Estimado/a Lucía:", 0), 0u) << t;
+  EXPECT_NE(t.find("Gracias por su mensaje."), std::string::npos) << t;
+  EXPECT_NE(t.find("MSKU9070323"), std::string::npos) << t;
+  EXPECT_NE(t.find("2026-12-05"), std::string::npos) << t;
+  EXPECT_FALSE(d.HasMember("language_fallback"));
+  auto g = ok("compose.suggest", "{\"thread_id\":" + q(str(de, "thread_id")) + ",\"channel\":\"whatsapp\"}");
+  EXPECT_EQ(str(g, "language"), "de");
+  std::string gt = str(g["drafts"][0], "text");
+  EXPECT_EQ(gt.rfind("Hallo Jan, Vielen Dank", 0), 0u) << gt;
+  EXPECT_EQ(g["unverified_references"].Size(), 0u);
+}
+
 BX_INSTANTIATE_BACKENDS(ComposeTest);
 
 // --- with a model (the stand-in provider) --------------------------------------------------------

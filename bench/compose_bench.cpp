@@ -1,0 +1,114 @@
+// compose.context and compose.suggest latency on a large store: the synthetic inbox of
+// bench/seed.cpp (T threads, M messages), plus shipments linked to a sample of threads and
+// outbound replies in them so similar-reply search and the shipment sections have work to do.
+//
+//   bench_compose [--threads T] [--messages M] [--samples N] [--db URL]
+//
+// Prints p50/p99/max of compose.context, and of the time from calling compose.suggest
+// (offline mode, streaming) to its first "context" event — what an SSE client waits for
+// before the model starts. URL defaults to a new SQLite file in a temp directory.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "banxway/engine.hpp"
+#include "core/env.hpp"
+#include "engine_impl.hpp"
+#include "seed.hpp"
+
+using namespace banxway;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+double pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1)))];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 100000, messages = 1000000, samples = 1000;
+  std::string db;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--threads") threads = std::atoi(v.c_str());
+    else if (k == "--messages") messages = std::atoi(v.c_str());
+    else if (k == "--samples") samples = std::atoi(v.c_str());
+    else if (k == "--db") db = v;
+  }
+  std::filesystem::path dir;
+  if (db.empty()) {
+    dir = std::filesystem::temp_directory_path() / ("bx-compose-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    db = "sqlite://" + (dir / "bench.db").string();
+  }
+  EngineOptions o;
+  o.database_url = db;
+  o.watch_mail = false;
+  auto e = Engine::open(o);
+  if (!e.ok()) return std::fprintf(stderr, "%s\n", e.status().message().c_str()), 1;
+  auto& engine = **e;
+  auto s = bxbench::seed(engine, threads, messages);
+  if (!s.ok()) return std::fprintf(stderr, "%s\n", s.status().message().c_str()), 1;
+  auto who = engine.authenticate(s->api_key);
+  api::Core& core = engine.impl().core;
+  // Thread ids, and for 2,000 of them a shipment with a container, a milestone and a reply.
+  auto rows = core.db->query("SELECT id FROM threads WHERE org_id = ? ORDER BY id", {s->org_id});
+  std::vector<std::string> ids;
+  for (const auto& r : *rows) ids.push_back(r.str(0));
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000 && i < static_cast<int>(ids.size()); ++i) {
+    const std::string& t = ids[rng() % ids.size()];
+    auto sh = engine.call("shipments.create",
+                          R"({"mode":"ocean","origin":"INNSA","destination":"AEJEA","eta":"2026-12-05T00:00:00Z"})",
+                          *who);
+    if (!sh.ok()) return std::fprintf(stderr, "%s\n", sh.status().message().c_str()), 1;
+    std::string sid = sh->data.substr(sh->data.find("\"id\":\"") + 6, 36);
+    (void)engine.call("shipments.link_thread", "{\"shipment_id\":\"" + sid + "\",\"thread_id\":\"" + t + "\"}", *who);
+    (void)engine.call("shipments.set_milestone", "{\"shipment_id\":\"" + sid +
+                                                     "\",\"kind\":\"departed\",\"actual_at\":\"2026-11-20T00:00:00Z\"}",
+                      *who);
+  }
+  (void)core.db->transaction([&](store::Conn& c) -> Status {
+    for (int i = 0; i < 20000; ++i) {
+      const std::string& t = ids[rng() % ids.size()];
+      auto r = c.query("INSERT INTO messages (id, org_id, thread_id, channel, direction, subject, body_text, "
+                       "snippet, created_at) VALUES (?, ?, ?, 'email', 'outbound', 'Re: shipment update', ?, '', ?)",
+                       {core.ids->next(), s->org_id, t,
+                        "We have checked with the carrier: the vessel is on schedule and customs clearance is in progress.",
+                        "2026-12-31T00:00:00.000Z"});
+      if (!r.ok()) return r.status();
+    }
+    return Status();
+  });
+  std::vector<double> ctx_ms, first_ms;
+  for (int i = 0; i < samples; ++i) {
+    const std::string& t = ids[rng() % ids.size()];
+    auto t0 = SteadyClock::now();
+    auto r = engine.call("compose.context", "{\"thread_id\":\"" + t + "\"}", *who);
+    ctx_ms.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count());
+    if (!r.ok()) return std::fprintf(stderr, "%s\n", r.status().message().c_str()), 1;
+    double first = -1;
+    auto t1 = SteadyClock::now();
+    Engine::StreamSink sink = [&](std::string_view ev, std::string_view) {
+      if (ev == "context" && first < 0)
+        first = std::chrono::duration<double, std::milli>(SteadyClock::now() - t1).count();
+      return true;
+    };
+    auto d = engine.call_streaming("compose.suggest", "{\"thread_id\":\"" + t + "\",\"mode\":\"rules\"}", *who, sink);
+    if (!d.ok()) return std::fprintf(stderr, "%s\n", d.status().message().c_str()), 1;
+    first_ms.push_back(first);
+  }
+  std::printf("store: %d threads, %d messages (%s)\n", threads, messages, db.substr(0, 10).c_str());
+  std::printf("compose.context           p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d calls)\n",
+              pct(ctx_ms, 0.5), pct(ctx_ms, 0.99), pct(ctx_ms, 1.0), samples);
+  std::printf("suggest -> context event  p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", pct(first_ms, 0.5),
+              pct(first_ms, 0.99), pct(first_ms, 1.0));
+  if (!dir.empty()) std::filesystem::remove_all(dir);
+  return 0;
+}
