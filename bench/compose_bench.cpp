@@ -1,8 +1,8 @@
 // compose.context and compose.suggest latency on a large store: the synthetic inbox of
-// bench/seed.cpp (T threads, M messages), plus shipments linked to a sample of threads and
-// outbound replies in them so similar-reply search and the shipment sections have work to do.
+// bench/seed.cpp (T threads, M messages, a third of them outbound replies), plus shipments
+// linked to a sample of threads, so similar-reply search and the shipment sections have work.
 //
-//   bench_compose [--threads T] [--messages M] [--samples N] [--db URL]
+//   bench_compose [--threads T] [--messages M] [--samples N] [--similar K] [--db URL]
 //
 // Prints p50/p99/max of compose.context, and of the time from calling compose.suggest
 // (offline mode, streaming) to its first "context" event — what an SSE client waits for
@@ -32,7 +32,7 @@ double pct(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 100000, messages = 1000000, samples = 1000;
+  int threads = 100000, messages = 1000000, samples = 1000, similar = 5;
   std::string db;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     else if (k == "--messages") messages = std::atoi(v.c_str());
     else if (k == "--samples") samples = std::atoi(v.c_str());
     else if (k == "--db") db = v;
+    else if (k == "--similar") similar = std::atoi(v.c_str());
   }
   std::filesystem::path dir;
   if (db.empty()) {
@@ -53,11 +54,12 @@ int main(int argc, char** argv) {
   auto e = Engine::open(o);
   if (!e.ok()) return std::fprintf(stderr, "%s\n", e.status().message().c_str()), 1;
   auto& engine = **e;
-  auto s = bxbench::seed(engine, threads, messages);
+  // A third of the messages are the organization's replies, as in a real inbox.
+  auto s = bxbench::seed(engine, threads, messages, 33);
   if (!s.ok()) return std::fprintf(stderr, "%s\n", s.status().message().c_str()), 1;
   auto who = engine.authenticate(s->api_key);
   api::Core& core = engine.impl().core;
-  // Thread ids, and for 2,000 of them a shipment with a container, a milestone and a reply.
+  // Thread ids, and for 2,000 of them a shipment with a milestone.
   auto rows = core.db->query("SELECT id FROM threads WHERE org_id = ? ORDER BY id", {s->org_id});
   std::vector<std::string> ids;
   for (const auto& r : *rows) ids.push_back(r.str(0));
@@ -74,23 +76,12 @@ int main(int argc, char** argv) {
                                                      "\",\"kind\":\"departed\",\"actual_at\":\"2026-11-20T00:00:00Z\"}",
                       *who);
   }
-  (void)core.db->transaction([&](store::Conn& c) -> Status {
-    for (int i = 0; i < 20000; ++i) {
-      const std::string& t = ids[rng() % ids.size()];
-      auto r = c.query("INSERT INTO messages (id, org_id, thread_id, channel, direction, subject, body_text, "
-                       "snippet, created_at) VALUES (?, ?, ?, 'email', 'outbound', 'Re: shipment update', ?, '', ?)",
-                       {core.ids->next(), s->org_id, t,
-                        "We have checked with the carrier: the vessel is on schedule and customs clearance is in progress.",
-                        "2026-12-31T00:00:00.000Z"});
-      if (!r.ok()) return r.status();
-    }
-    return Status();
-  });
   std::vector<double> ctx_ms, first_ms;
   for (int i = 0; i < samples; ++i) {
     const std::string& t = ids[rng() % ids.size()];
     auto t0 = SteadyClock::now();
-    auto r = engine.call("compose.context", "{\"thread_id\":\"" + t + "\"}", *who);
+    auto r = engine.call("compose.context",
+                         "{\"thread_id\":\"" + t + "\",\"similar\":" + std::to_string(similar) + "}", *who);
     ctx_ms.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count());
     if (!r.ok()) return std::fprintf(stderr, "%s\n", r.status().message().c_str()), 1;
     double first = -1;

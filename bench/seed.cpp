@@ -11,7 +11,7 @@ namespace bxbench {
 
 using namespace banxway;
 
-Result<Seeded> seed(Engine& engine, int threads, int messages) {
+Result<Seeded> seed(Engine& engine, int threads, int messages, int outbound_pct) {
   BX_ASSIGN_OR_RETURN(Bootstrap b, engine.bootstrap("Bench Freight"));
   json::Document d;
   BX_RETURN_IF_ERROR(json::parse(b.org_json, &d));
@@ -51,14 +51,17 @@ Result<Seeded> seed(Engine& engine, int threads, int messages) {
         const std::string& tid = thread_ids[rng() % thread_ids.size()];
         std::string at = format_time(TimePoint(std::chrono::milliseconds(base_ms + i * 6000LL)));
         std::string text;
+        bool outbound = outbound_pct > 0 && static_cast<int>(rng() % 100) < outbound_pct;
+        if (outbound) text = "We have checked with the carrier and will update you: ";
         for (int w = 0; w < 30; ++w) {
           text += words[rng() % 13];
           text += ' ';
         }
         auto r = c.query(
             "INSERT INTO messages (id, org_id, thread_id, channel, direction, subject, body_text, "
-            "snippet, created_at) VALUES (?, ?, ?, 'email', 'inbound', ?, ?, ?, ?)",
-            {core.ids->next(), s.org_id, tid, "Re: shipment update", text, text.substr(0, 100), at});
+            "snippet, created_at) VALUES (?, ?, ?, 'email', ?, ?, ?, ?, ?)",
+            {core.ids->next(), s.org_id, tid, outbound ? "outbound" : "inbound",
+             "Re: shipment update", text, text.substr(0, 100), at});
         if (!r.ok()) return r.status();
       }
       return Status();

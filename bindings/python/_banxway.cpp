@@ -58,7 +58,7 @@ class PyEngine {
                                         const std::string& jwt_issuer,
                                         std::optional<int> db_pool_size,
                                         std::optional<size_t> max_params_bytes,
-                                        bool watch_mail) {
+                                        bool watch_mail, const py::dict& ai) {
     banxway::EngineOptions o;
     o.database_url = database_url;
     o.jwt_secret = jwt_secret;
@@ -67,6 +67,20 @@ class PyEngine {
     if (db_pool_size) o.db_pool_size = *db_pool_size;
     if (max_params_bytes) o.max_params_bytes = *max_params_bytes;
     o.watch_mail = watch_mail;
+    // AI provider settings (docs/COMPOSE.md): {"provider", "base_url", "api_key", "model",
+    // "monthly_token_budget", "allow_private_network", "analyze_messages"}.
+    for (auto item : ai) {
+      std::string k = py::cast<std::string>(item.first);
+      py::handle v = item.second;
+      if (k == "provider") o.ai_provider = py::cast<std::string>(v);
+      else if (k == "base_url") o.ai_base_url = py::cast<std::string>(v);
+      else if (k == "api_key") o.ai_api_key = py::cast<std::string>(v);
+      else if (k == "model") o.ai_model = py::cast<std::string>(v);
+      else if (k == "monthly_token_budget") o.ai_monthly_token_budget = py::cast<int64_t>(v);
+      else if (k == "allow_private_network") o.ai_allow_private_network = py::cast<bool>(v);
+      else if (k == "analyze_messages") o.ai_analyze_messages = py::cast<bool>(v);
+      else throw py::value_error("ai: unknown setting \"" + k + "\"");
+    }
     // Opening runs migrations and may connect to PostgreSQL: no reason to hold the GIL.
     auto r = [&] {
       py::gil_scoped_release nogil;
@@ -264,7 +278,7 @@ PYBIND11_MODULE(_banxway, m) {
       .def(py::init(&PyEngine::open), py::arg("database_url"), py::arg("jwt_secret") = "",
            py::arg("jwt_audience") = "", py::arg("jwt_issuer") = "",
            py::arg("db_pool_size") = py::none(), py::arg("max_params_bytes") = py::none(),
-           py::arg("watch_mail") = true)
+           py::arg("watch_mail") = true, py::arg("ai") = py::dict())
       .def("close", &PyEngine::close)
       .def_property_readonly("closed", &PyEngine::closed)
       .def("authenticate", &PyEngine::authenticate, py::arg("credential"))

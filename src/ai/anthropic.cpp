@@ -154,18 +154,7 @@ class AnthropicDialect final : public Dialect {
       json::key(w, "system");
       json::write_str(w, system);
     }
-    json::key(w, "messages");
-    w.StartArray();
-    for (const auto& m : req.messages) {
-      if (m.role == "system") continue;
-      w.StartObject();
-      json::key(w, "role");
-      json::write_str(w, m.role);
-      json::key(w, "content");
-      json::write_str(w, m.content);
-      w.EndObject();
-    }
-    w.EndArray();
+    write_messages(w, req, true);
     if (!req.json_schema.empty()) {
       json::key(w, "tools");
       w.StartArray();

@@ -9,6 +9,7 @@
 
 #include "ai/provider.hpp"
 #include "ai/sse.hpp"
+#include "core/json.hpp"
 #include "net/http.hpp"
 
 namespace banxway::ai::detail {
@@ -54,5 +55,9 @@ ErrorInfo parse_error_body(std::string_view body);
 
 /// Checks roles and the schema shared by both dialects.
 Status check_request(const ChatRequest& req);
+
+/// The "messages" array of a request body: {"role","content"} objects in order; system messages
+/// left out when `skip_system` (Anthropic carries them at the top level).
+void write_messages(json::Writer& w, const ChatRequest& req, bool skip_system);
 
 }  // namespace banxway::ai::detail

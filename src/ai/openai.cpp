@@ -83,17 +83,7 @@ class OpenAiDialect final : public Dialect {
     w.StartObject();
     json::key(w, "model");
     json::write_str(w, cfg.model);
-    json::key(w, "messages");
-    w.StartArray();
-    for (const auto& m : req.messages) {
-      w.StartObject();
-      json::key(w, "role");
-      json::write_str(w, m.role);
-      json::key(w, "content");
-      json::write_str(w, m.content);
-      w.EndObject();
-    }
-    w.EndArray();
+    write_messages(w, req, false);
     // max_tokens rather than max_completion_tokens: every compatible server accepts it.
     json::key(w, "max_tokens");
     w.Int(req.max_tokens);

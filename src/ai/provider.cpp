@@ -67,6 +67,19 @@ ErrorInfo parse_error_body(std::string_view body) {
   return e;
 }
 
+void write_messages(json::Writer& w, const ChatRequest& req, bool skip_system) {
+  json::key(w, "messages");
+  w.StartArray();
+  for (const auto& m : req.messages) {
+    if (skip_system && m.role == "system") continue;
+    w.StartObject();
+    json::field(w, "role", m.role);
+    json::field(w, "content", m.content);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 Status check_request(const ChatRequest& req) {
   if (req.messages.empty()) return InvalidArgument("ai: the request has no messages");
   for (size_t i = 0; i < req.messages.size(); ++i) {

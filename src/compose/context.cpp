@@ -43,10 +43,8 @@ int milestone_rank(std::string_view k) {
 void write_source(json::Writer& w, std::string_view type, std::string_view id) {
   key(w, "source");
   w.StartObject();
-  key(w, "type");
-  write_str(w, type);
-  key(w, "id");
-  write_str(w, id);
+  json::field(w, "type", type);
+  json::field(w, "id", id);
   w.EndObject();
 }
 
@@ -168,11 +166,6 @@ Result<std::vector<Similar>> similar_replies(store::Conn& c, const std::string& 
     out.push_back(std::move(s));
   }
   return out;
-}
-
-std::string first_name(const std::string& name) {
-  auto sp = name.find(' ');
-  return sp == std::string::npos ? name : name.substr(0, sp);
 }
 
 }  // namespace
@@ -319,20 +312,15 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
       rapidjson::StringBuffer b;
       json::Writer w(b);
       w.StartObject();
-      key(w, "id");
-      write_str(w, r[0].text(0));
-      key(w, "name");
-      write_opt(w, r[0].opt(1));
-      key(w, "title");
-      write_opt(w, r[0].opt(2));
+      json::field(w, "id", r[0].text(0));
+      json::field_opt(w, "name", r[0].opt(1));
+      json::field_opt(w, "title", r[0].opt(2));
       key(w, "identities");
       w.StartArray();
       for (const auto& i : ids) {
         w.StartObject();
-        key(w, "kind");
-        write_str(w, i.text(0));
-        key(w, "value");
-        write_str(w, clean(i.text(1)));
+        json::field(w, "kind", i.text(0));
+        json::field(w, "value", clean(i.text(1)));
         w.EndObject();
       }
       w.EndArray();
@@ -354,25 +342,19 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
       rapidjson::StringBuffer b;
       json::Writer w(b);
       w.StartObject();
-      key(w, "id");
-      write_str(w, r[0].text(0));
-      key(w, "name");
-      write_str(w, r[0].text(1));
-      key(w, "tier");
-      write_opt(w, r[0].opt(2));
+      json::field(w, "id", r[0].text(0));
+      json::field(w, "name", r[0].text(1));
+      json::field_opt(w, "tier", r[0].opt(2));
       key(w, "account_manager");
       if (r[0].is_null(3)) {
         w.Null();
       } else {
         w.StartObject();
-        key(w, "id");
-        write_str(w, r[0].text(3));
-        key(w, "name");
-        write_opt(w, r[0].opt(4));
+        json::field(w, "id", r[0].text(3));
+        json::field_opt(w, "name", r[0].opt(4));
         w.EndObject();
       }
-      key(w, "open_threads");
-      w.Int64(r[0].int64(5));
+      json::field_int(w, "open_threads", r[0].int64(5));
       write_source(w, "customer", r[0].text(0));
       w.EndObject();
       customer_json = b.GetString();
@@ -451,28 +433,19 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
     w.StartArray();
     for (const auto& f : cx.shipments) {
       w.StartObject();
-      key(w, "id");
-      write_str(w, f.id);
-      key(w, "mode");
-      write_str(w, f.mode);
-      key(w, "status");
-      write_str(w, f.status);
-      key(w, "origin");
-      write_str(w, f.origin);
-      key(w, "destination");
-      write_str(w, f.destination);
-      key(w, "etd");
-      write_str(w, f.etd);
-      key(w, "eta");
-      write_str(w, f.eta);
+      json::field(w, "id", f.id);
+      json::field(w, "mode", f.mode);
+      json::field(w, "status", f.status);
+      json::field(w, "origin", f.origin);
+      json::field(w, "destination", f.destination);
+      json::field(w, "etd", f.etd);
+      json::field(w, "eta", f.eta);
       key(w, "references");
       w.StartArray();
       for (const auto& [k, v] : f.references) {
         w.StartObject();
-        key(w, "kind");
-        write_str(w, k);
-        key(w, "value");
-        write_str(w, v);
+        json::field(w, "kind", k);
+        json::field(w, "value", v);
         w.EndObject();
       }
       w.EndArray();
@@ -480,8 +453,7 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
       w.StartArray();
       for (const auto& m : f.milestones) {
         w.StartObject();
-        key(w, "kind");
-        write_str(w, m.kind);
+        json::field(w, "kind", m.kind);
         key(w, "planned_at");
         if (m.planned_at.empty()) w.Null(); else write_str(w, m.planned_at);
         key(w, "actual_at");
@@ -510,16 +482,11 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
     w.StartArray();
     for (const auto& a : acts) {
       w.StartObject();
-      key(w, "id");
-      write_str(w, a.text(0));
-      key(w, "type");
-      write_str(w, a.text(1));
-      key(w, "title");
-      write_str(w, a.text(2));
-      key(w, "due_at");
-      write_opt(w, a.opt(3));
-      key(w, "status");
-      write_str(w, a.text(4));
+      json::field(w, "id", a.text(0));
+      json::field(w, "type", a.text(1));
+      json::field(w, "title", a.text(2));
+      json::field_opt(w, "due_at", a.opt(3));
+      json::field(w, "status", a.text(4));
       write_source(w, "action", a.text(0));
       w.EndObject();
     }
@@ -569,38 +536,25 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
   w.StartObject();
   key(w, "thread");
   w.StartObject();
-  key(w, "id");
-  write_str(w, cx.thread_id);
-  key(w, "subject");
-  write_str(w, cx.subject);
-  key(w, "status");
-  write_str(w, t.text(2));
-  key(w, "priority");
-  write_str(w, t.text(3));
-  key(w, "channel");
-  write_str(w, cx.channel);
+  json::field(w, "id", cx.thread_id);
+  json::field(w, "subject", cx.subject);
+  json::field(w, "status", t.text(2));
+  json::field(w, "priority", t.text(3));
+  json::field(w, "channel", cx.channel);
   write_source(w, "thread", cx.thread_id);
   w.EndObject();
-  key(w, "language");
-  write_str(w, cx.language);
-  key(w, "intent");
-  write_str(w, cx.intent);
+  json::field(w, "language", cx.language);
+  json::field(w, "intent", cx.intent);
   key(w, "messages");
   w.StartArray();
   for (const auto& m : cx.messages) {
     w.StartObject();
-    key(w, "id");
-    write_str(w, m.id);
-    key(w, "direction");
-    write_str(w, m.direction);
-    key(w, "channel");
-    write_str(w, m.channel);
-    key(w, "from");
-    write_str(w, m.from);
-    key(w, "at");
-    write_str(w, m.at);
-    key(w, "text");
-    write_str(w, m.text);
+    json::field(w, "id", m.id);
+    json::field(w, "direction", m.direction);
+    json::field(w, "channel", m.channel);
+    json::field(w, "from", m.from);
+    json::field(w, "at", m.at);
+    json::field(w, "text", m.text);
     write_source(w, "message", m.id);
     w.EndObject();
   }
@@ -619,50 +573,36 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
   w.StartObject();
   key(w, "open");
   w.Bool(cx.whatsapp_open);
-  key(w, "until");
-  write_opt(w, cx.whatsapp_until);
+  json::field_opt(w, "until", cx.whatsapp_until);
   write_source(w, "thread", cx.thread_id);
   w.EndObject();
   key(w, "organization");
   w.StartObject();
-  key(w, "name");
-  write_str(w, cx.org_name);
-  key(w, "tone");
-  write_str(w, cx.tone);
-  key(w, "signature");
-  write_str(w, cx.signature);
+  json::field(w, "name", cx.org_name);
+  json::field(w, "tone", cx.tone);
+  json::field(w, "signature", cx.signature);
   write_source(w, "organization", org);
   w.EndObject();
   key(w, "similar_replies");
   w.StartArray();
   for (const auto& s : kept_similar) {
     w.StartObject();
-    key(w, "message_id");
-    write_str(w, s.reply_id);
-    key(w, "thread_id");
-    write_str(w, s.thread_id);
-    key(w, "in_reply_to_message_id");
-    write_str(w, s.inbound_id);
-    key(w, "score");
-    w.Int(s.score);
-    key(w, "text");
-    write_str(w, s.text);
+    json::field(w, "message_id", s.reply_id);
+    json::field(w, "thread_id", s.thread_id);
+    json::field(w, "in_reply_to_message_id", s.inbound_id);
+    json::field_int(w, "score", s.score);
+    json::field(w, "text", s.text);
     write_source(w, "message", s.reply_id);
     w.EndObject();
   }
   w.EndArray();
   key(w, "budget");
   w.StartObject();
-  key(w, "max_tokens");
-  w.Int(budget);
-  key(w, "used_tokens");
-  w.Int(used);
-  key(w, "messages_total");
-  w.Int(cx.messages_total);
-  key(w, "messages_included");
-  w.Int(static_cast<int>(cx.messages.size()));
-  key(w, "messages_trimmed");
-  w.Int(cx.messages_trimmed);
+  json::field_int(w, "max_tokens", budget);
+  json::field_int(w, "used_tokens", used);
+  json::field_int(w, "messages_total", cx.messages_total);
+  json::field_int(w, "messages_included", static_cast<int>(cx.messages.size()));
+  json::field_int(w, "messages_trimmed", cx.messages_trimmed);
   w.EndObject();
   key(w, "redacted");
   w.Bool(opt.redact);
@@ -674,18 +614,12 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
     rapidjson::StringBuffer sb;
     json::Writer sw(sb);
     sw.StartObject();
-    key(sw, "thread_id");
-    write_str(sw, cx.thread_id);
-    key(sw, "channel");
-    write_str(sw, cx.channel);
-    key(sw, "language");
-    write_str(sw, cx.language);
-    key(sw, "intent");
-    write_str(sw, cx.intent);
-    key(sw, "messages_included");
-    sw.Int(static_cast<int>(cx.messages.size()));
-    key(sw, "messages_total");
-    sw.Int(cx.messages_total);
+    json::field(sw, "thread_id", cx.thread_id);
+    json::field(sw, "channel", cx.channel);
+    json::field(sw, "language", cx.language);
+    json::field(sw, "intent", cx.intent);
+    json::field_int(sw, "messages_included", static_cast<int>(cx.messages.size()));
+    json::field_int(sw, "messages_total", cx.messages_total);
     key(sw, "shipments");
     sw.StartArray();
     for (const auto& f : cx.shipments) write_str(sw, f.id);
@@ -694,10 +628,8 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
     sw.StartArray();
     for (const auto& r : cx.known_refs) write_str(sw, r);
     sw.EndArray();
-    key(sw, "similar_replies");
-    sw.Int(static_cast<int>(kept_similar.size()));
-    key(sw, "tokens");
-    sw.Int(used);
+    json::field_int(sw, "similar_replies", static_cast<int>(kept_similar.size()));
+    json::field_int(sw, "tokens", used);
     sw.EndObject();
     cx.summary_json = sb.GetString();
   }
@@ -742,7 +674,6 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
   for (const auto& m : cx.messages)
     p += "[message:" + m.id + "] " + m.at.substr(0, 16) + " " +
          (m.direction == "inbound" ? "CUSTOMER" : "US") + " (" + m.channel + "): " + m.text + "\n";
-  (void)first_name;
   return cx;
 }
 

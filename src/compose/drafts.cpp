@@ -238,10 +238,8 @@ std::string system_prompt(const Context& cx, const std::string& channel, const s
 
 void write_usage(json::Writer& w, const ai::Usage& u) {
   w.StartObject();
-  key(w, "input_tokens");
-  w.Int64(u.input_tokens);
-  key(w, "output_tokens");
-  w.Int64(u.output_tokens);
+  json::field_int(w, "input_tokens", u.input_tokens);
+  json::field_int(w, "output_tokens", u.output_tokens);
   key(w, "estimated");
   w.Bool(u.estimated);
   w.EndObject();
@@ -251,10 +249,8 @@ std::string delta_json(int variant, std::string_view text, bool replace) {
   rapidjson::StringBuffer b;
   json::Writer w(b);
   w.StartObject();
-  key(w, "variant");
-  w.Int(variant);
-  key(w, "text");
-  write_str(w, text);
+  json::field_int(w, "variant", variant);
+  json::field(w, "text", text);
   if (replace) {
     key(w, "replace");
     w.Bool(true);
@@ -364,14 +360,11 @@ Result<std::string> suggest(api::Ctx& ctx, const SuggestRequest& req) {
   w.StartArray();
   for (int v = 1; v <= req.count; ++v) {
     w.StartObject();
-    key(w, "variant");
-    w.Int(v);
-    key(w, "text");
-    write_str(w, texts[static_cast<size_t>(v - 1)]);
+    json::field_int(w, "variant", v);
+    json::field(w, "text", texts[static_cast<size_t>(v - 1)]);
     key(w, "subject");
     if (channel == "email") write_str(w, subject); else w.Null();
-    key(w, "source");
-    write_str(w, v <= variants_from_model ? "llm" : "rules");
+    json::field(w, "source", v <= variants_from_model ? "llm" : "rules");
     w.EndObject();
   }
   w.EndArray();
@@ -380,37 +373,27 @@ Result<std::string> suggest(api::Ctx& ctx, const SuggestRequest& req) {
   for (int v = 1; v <= req.count; ++v)
     for (const auto& c : unverified(texts[static_cast<size_t>(v - 1)], facts)) {
       w.StartObject();
-      key(w, "variant");
-      w.Int(v);
-      key(w, "kind");
-      write_str(w, c.kind);
-      key(w, "value");
-      write_str(w, c.value);
+      json::field_int(w, "variant", v);
+      json::field(w, "kind", c.kind);
+      json::field(w, "value", c.value);
       w.EndObject();
     }
   w.EndArray();
-  key(w, "source");
-  write_str(w, source);
+  json::field(w, "source", source);
   key(w, "usage");
   write_usage(w, usage);
-  key(w, "channel");
-  write_str(w, channel);
-  key(w, "language");
-  write_str(w, cx.language);
-  key(w, "intent");
-  write_str(w, cx.intent);
+  json::field(w, "channel", channel);
+  json::field(w, "language", cx.language);
+  json::field(w, "intent", cx.intent);
   if (!model.empty()) {
-    key(w, "model");
-    write_str(w, model);
+    json::field(w, "model", model);
   }
   if (!fallback_reason.empty()) {
-    key(w, "fallback_reason");
-    write_str(w, fallback_reason);
+    json::field(w, "fallback_reason", fallback_reason);
   }
   if (variants_from_model < req.count && !Phrases::has(cx.language)) {
     // Templates exist in en, es, de and fr; others get English and are told so.
-    key(w, "language_fallback");
-    write_str(w, "en");
+    json::field(w, "language_fallback", "en");
   }
   if (channel == "whatsapp") {
     key(w, "whatsapp_window_open");

@@ -45,6 +45,19 @@ inline void write_str(Writer& w, std::string_view s) {
 inline void key(Writer& w, std::string_view k) {
   w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
 }
+/// A member: key and string value (field_opt: null for nullopt; field_int: an integer).
+inline void field(Writer& w, std::string_view k, std::string_view v) {
+  key(w, k);
+  write_str(w, v);
+}
+inline void field_opt(Writer& w, std::string_view k, const std::optional<std::string>& v) {
+  key(w, k);
+  write_opt(w, v);
+}
+inline void field_int(Writer& w, std::string_view k, int64_t v) {
+  key(w, k);
+  w.Int64(v);
+}
 
 /// Quote a string as a JSON string literal.
 std::string quote(std::string_view s);

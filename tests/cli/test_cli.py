@@ -39,6 +39,11 @@ def test_migrate_org_user_key_and_call(db):
     # The write went through the operation API: it is in the event log.
     events = json.loads(run("call", "events.list", "{}", "--org", org["id"], db=db).stdout)
     assert "thread.created" in [e["type"] for e in events["items"]]
+    # Reply drafts as JSON (no AI provider here: the offline templates).
+    drafts = json.loads(run("call", "compose.suggest",
+                            json.dumps({"thread_id": created["id"], "count": 2}),
+                            "--key", key["key"], db=db).stdout)
+    assert drafts["source"] == "rules" and len(drafts["drafts"]) == 2
 
 
 def test_errors_are_json_on_stderr_with_nonzero_exit(db):

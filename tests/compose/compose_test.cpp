@@ -143,6 +143,19 @@ TEST_P(ComposeTest, InboundMailIsAnalyzedLinkedAndSuggested) {
   fails("messages.analyze", "{\"message_id\":" + q(mid) + "}", Code::not_found, key_b);
 }
 
+TEST_P(ComposeTest, MessageAnalyzedTriggersWorkflows) {
+  ok("workflows.create", R"({"name":"complaints first","trigger":{"event":"message.analyzed"},
+      "conditions":{"field":"analysis.intent","op":"eq","value":"complaint"},
+      "steps":[{"action":"set_priority","value":"urgent"}]})");
+  auto angry = mail("Third delay", "This is the third delay this month, we are very unhappy with your service.");
+  auto calm = mail("Rates", "Please quote ocean freight Nhava Sheva to Jebel Ali, 2x40HC.", "Raj <raj@other.example>");
+  drain();
+  auto msgs = ok("messages.list", "{\"thread_id\":" + q(str(angry, "thread_id")) + "}");
+  EXPECT_EQ(str(msgs["items"][0]["analysis"], "intent"), "complaint");
+  EXPECT_EQ(str(ok("threads.get", "{\"id\":" + q(str(angry, "thread_id")) + "}"), "priority"), "urgent");
+  EXPECT_EQ(str(ok("threads.get", "{\"id\":" + q(str(calm, "thread_id")) + "}"), "priority"), "normal");
+}
+
 TEST_P(ComposeTest, ContextFitsTheBudgetAndKeepsTheNewestMessages) {
   std::string s1 = shipment("ocean",
                             R"([{"kind":"container","value":"MSKU9070323"},{"kind":"booking","value":"BKG778812"}])",

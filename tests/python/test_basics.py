@@ -286,3 +286,31 @@ def test_workflow_from_python(engine):
     assert [r["status"] for r in runs] == ["completed"]
     history = engine.call("workflow_runs.get", id=runs[0]["id"])["history"]
     assert [h["action"] for h in history] == ["trigger", "add_tag", "set_priority"]
+
+
+def test_compose_from_python(db_url):
+    """Reply drafts from a script: offline templates, then through a model server (the stand-in
+    of tests/support/fake_llm.py) configured with the `ai` settings."""
+    import os
+    import subprocess
+    import sys
+    fake = os.path.join(os.path.dirname(__file__), "..", "support", "fake_llm.py")
+    p = subprocess.Popen([sys.executable, fake, "--port", "0"], stdout=subprocess.PIPE)
+    try:
+        port = int(p.stdout.readline().decode().split()[1])
+        ai = {"provider": "openai", "base_url": "http://127.0.0.1:%d/v1" % port, "model": "echo",
+              "allow_private_network": True, "analyze_messages": False}
+        with banxway.Engine(db_url, ai=ai) as e:
+            e.bootstrap(f"Compose {uuid.uuid4().hex[:8]}", use=True)
+            t = e.call("threads.create", subject="Booking BKG-1")
+            rules = e.call("compose.suggest", thread_id=t["id"], mode="rules", count=2)
+            assert rules["source"] == "rules" and len(rules["drafts"]) == 2
+            llm = e.call("compose.suggest", thread_id=t["id"])
+            assert llm["source"] == "llm"
+            assert llm["drafts"][0]["text"].startswith("Draft: ")
+            assert e.call("ai.usage")["by_feature"][0]["feature"] == "compose.suggest"
+        with pytest.raises(ValueError):
+            banxway.Engine(db_url, ai={"colour": "blue"})
+    finally:
+        p.terminate()
+        p.wait(timeout=10)

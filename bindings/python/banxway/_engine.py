@@ -244,16 +244,21 @@ class Engine(_Caller):
 
     ``url``: ``sqlite:///path/to.db``, ``sqlite::memory:`` or ``postgres://...``; None uses the
     library default (``sqlite://./var/banxway.db``). ``api_key`` (or a JWT) is the credential
-    used by call(); it can be set later with use_key(). Close with close() or a with-block."""
+    used by call(); it can be set later with use_key(). ``ai``: the AI provider for reply
+    drafts and message analysis, e.g. ``{"provider": "openai", "base_url": "http://127.0.0.1:8080/v1",
+    "model": "…", "api_key": "…", "monthly_token_budget": 0, "allow_private_network": True,
+    "analyze_messages": True}`` (docs/COMPOSE.md); without it drafts come from templates.
+    Close with close() or a with-block."""
 
     def __init__(self, url: Optional[str] = None, *, api_key: Optional[str] = None,
                  jwt_secret: Optional[str] = None, jwt_audience: Optional[str] = None,
                  jwt_issuer: Optional[str] = None, pool_size: Optional[int] = None,
-                 max_params_bytes: Optional[int] = None, watch_mail: bool = True) -> None:
+                 max_params_bytes: Optional[int] = None, watch_mail: bool = True,
+                 ai: Optional[dict] = None) -> None:
         self._engine = self
         self._core = _native.Engine(url or "", jwt_secret or "", jwt_audience or "",
                                     jwt_issuer or "", pool_size, max_params_bytes,
-                                    bool(watch_mail))
+                                    bool(watch_mail), dict(ai or {}))
         self._credential = api_key
         # Fetched now so attribute lookups (engine.threads) never touch a closed engine.
         self._names: FrozenSet[str] = frozenset(i["name"] for i in self._core.operations())
