@@ -105,66 +105,72 @@ struct Similar {
 };
 
 // Replies the organization sent to inbound messages that share words with this one: the newest
-// 100 inbound messages of other threads matching any of the terms are scored by how many terms
-// they contain; the best ones' next outbound message in their thread is the reply.
+// 100 inbound messages of other threads matching any of the terms, each with the id of the next
+// outbound message in its thread (one correlated probe per candidate inside the database, not a
+// round trip each); those answered are scored by how many terms they contain, and the best
+// replies' texts are read in one more query.
 Result<std::vector<Similar>> similar_replies(store::Conn& c, const std::string& org,
                                              const std::string& thread_id,
                                              const std::vector<std::string>& terms, int want) {
   std::vector<Similar> out;
   if (terms.empty() || want <= 0) return out;
+  const char* reply =
+      "(SELECT r.id FROM messages r WHERE r.org_id = m.org_id AND r.thread_id = m.thread_id AND "
+      "r.direction = 'outbound' AND r.created_at > m.created_at ORDER BY r.created_at LIMIT 1)";
   store::Rows cand;
-  if (c.dialect() == store::Dialect::sqlite) {
-    std::string q;
-    for (const auto& t : terms) {
-      if (!q.empty()) q += " OR ";
-      q += "\"" + t + "\"";
-    }
-    BX_ASSIGN_OR_RETURN(cand, c.query("SELECT m.id, m.thread_id, m.body_text, m.created_at "
-                                      "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid "
-                                      "WHERE messages_fts MATCH ? AND m.org_id = ? AND "
-                                      "m.direction = 'inbound' AND m.thread_id <> ? "
-                                      "ORDER BY messages_fts.rowid DESC LIMIT 100",
+  std::string q;
+  const bool sqlite = c.dialect() == store::Dialect::sqlite;
+  for (const auto& t : terms) {
+    if (!q.empty()) q += sqlite ? " OR " : " | ";
+    q += sqlite ? "\"" + t + "\"" : t;  // letters only (search_terms): nothing to escape
+  }
+  if (sqlite) {
+    BX_ASSIGN_OR_RETURN(cand, c.query(std::string("SELECT m.id, m.thread_id, m.body_text, ") + reply +
+                                          " FROM messages_fts JOIN messages m ON m.rowid = "
+                                          "messages_fts.rowid WHERE messages_fts MATCH ? AND "
+                                          "m.org_id = ? AND m.direction = 'inbound' AND "
+                                          "m.thread_id <> ? ORDER BY messages_fts.rowid DESC LIMIT 100",
                                       {q, org, thread_id}));
   } else {
-    std::string q;
-    for (const auto& t : terms) {
-      if (!q.empty()) q += " | ";
-      q += t;
-    }
-    BX_ASSIGN_OR_RETURN(cand, c.query("SELECT m.id, m.thread_id, m.body_text, m.created_at "
-                                      "FROM messages m WHERE m.org_id = ? AND "
-                                      "m.search @@ to_tsquery('simple', ?) AND "
-                                      "m.direction = 'inbound' AND m.thread_id <> ? "
-                                      "ORDER BY m.created_at DESC LIMIT 100",
+    BX_ASSIGN_OR_RETURN(cand, c.query(std::string("SELECT m.id, m.thread_id, m.body_text, ") + reply +
+                                          " FROM messages m WHERE m.org_id = ? AND "
+                                          "m.search @@ to_tsquery('simple', ?) AND "
+                                          "m.direction = 'inbound' AND m.thread_id <> ? "
+                                          "ORDER BY m.created_at DESC LIMIT 100",
                                       {org, q, thread_id}));
   }
   std::vector<Similar> scored;
   for (const auto& r : cand) {
+    if (r.is_null(3)) continue;  // never answered
     std::string body = lower(r.text(2));
     int score = 0;
     for (const auto& t : terms)
       if (body.find(t) != std::string::npos) ++score;
-    scored.push_back(Similar{r.str(0), "", r.str(1), "", r.str(3), score});
+    scored.push_back(Similar{r.str(0), r.str(3), r.str(1), "", "", score});
   }
   std::stable_sort(scored.begin(), scored.end(),
                    [](const Similar& a, const Similar& b) { return a.score > b.score; });
   std::set<std::string> threads_used;
+  std::string ids;
+  std::vector<store::Value> args{org};
   for (auto& s : scored) {
     if (static_cast<int>(out.size()) >= want) break;
-    if (threads_used.count(s.thread_id)) continue;
-    BX_ASSIGN_OR_RETURN(auto reply,
-                        c.query("SELECT id, body_text, created_at FROM messages WHERE org_id = ? "
-                                "AND thread_id = ? AND direction = 'outbound' AND created_at > ? "
-                                "ORDER BY created_at LIMIT 1",
-                                {org, s.thread_id, s.at}));
-    if (reply.empty() || reply[0].is_null(1)) continue;
-    threads_used.insert(s.thread_id);
-    s.reply_id = reply[0].str(0);
-    s.text = email::split_reply(reply[0].text(1)).new_text;
-    s.at = reply[0].str(2);
-    if (s.text.size() > 1200) s.text.resize(1200);
+    if (!threads_used.insert(s.thread_id).second) continue;
+    ids += ids.empty() ? "?" : ", ?";
+    args.emplace_back(s.reply_id);
     out.push_back(std::move(s));
   }
+  if (out.empty()) return out;
+  BX_ASSIGN_OR_RETURN(auto texts, c.query("SELECT id, body_text, created_at FROM messages WHERE "
+                                          "org_id = ? AND id IN (" + ids + ")",
+                                          args));
+  for (auto& s : out)
+    for (const auto& t : texts)
+      if (t.text(0) == s.reply_id) {
+        s.text = email::split_reply(t.text(1)).new_text;
+        if (s.text.size() > 1200) s.text.resize(1200);
+        s.at = t.str(2);
+      }
   return out;
 }
 
