@@ -401,11 +401,22 @@ Status shipment_link_in(store::Conn& c, api::Ctx& ctx, const std::string& id,
                       ",\"created_at\":" + json::quote(cur[0].text(0)) + ",\"linked\":false");
       return Status();
     }
+    // Another transaction (message analysis linking by reference, a second client) may link
+    // the same pair at the same moment: the loser finds the link made, not a duplicate-key error.
     auto r = c.query(
         "INSERT INTO thread_shipments (org_id, thread_id, shipment_id, created_at) "
-        "VALUES (?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING created_at",
         {ctx.org(), thread, id, ctx.now()});
     if (!r.ok()) return r.status();
+    if (r->empty()) {
+      BX_ASSIGN_OR_RETURN(auto now, c.query("SELECT created_at FROM thread_shipments WHERE org_id = "
+                                            "? AND thread_id = ? AND shipment_id = ?",
+                                            {ctx.org(), thread, id}));
+      out = link_json(id, thread,
+                      ",\"created_at\":" + json::quote(now.empty() ? ctx.now() : now[0].str(0)) +
+                          ",\"linked\":false");
+      return Status();
+    }
     out = link_json(id, thread, ",\"created_at\":" + json::quote(ctx.now()) + ",\"linked\":true");
     BX_RETURN_IF_ERROR(ctx.event(c, "thread.shipment_linked", "shipment", id, thread, out));
     return ctx.audit(c, "shipment", id, "{\"thread_id\":" + json::quote(thread) + "}");
