@@ -393,14 +393,31 @@ Result<int> JobQueue::run_batch(int max, std::string_view worker,
       }
     }
     if (!grouped.empty()) {
-      Status st = core_.db->transaction([&](store::Conn&) -> Status {
+      Status st = core_.db->transaction([&](store::Conn& c) -> Status {
+        // Jobs that succeed are marked done together by one statement at the end (the common
+        // case: a timer per job); the others are recorded one by one as usual.
+        std::string done_sql;
+        std::vector<store::Value> done_params{format_time(core_.clock->now())};
         for (const Job& job : grouped) {
           JobResult r = invoke(job);
+          if (r.outcome == JobOutcome::done) {
+            done_sql += done_sql.empty() ? "(id = ? AND locked_by = ? AND attempts = ?)"
+                                         : " OR (id = ? AND locked_by = ? AND attempts = ?)";
+            done_params.insert(done_params.end(), {job.id, job.locked_by, job.attempts});
+            continue;
+          }
           Status fs = finish(job, r);
           if (!fs.ok())
             spdlog::warn("jobs: outcome of {} ({}) not recorded: {}", job.id, job.kind, fs.message());
         }
-        return Status();
+        if (done_sql.empty()) return Status();
+        // A job whose claim was lost meanwhile (lease expired, re-claimed) matches no row: its
+        // outcome is not recorded, as finish() would have refused it.
+        return c
+            .query("UPDATE jobs SET status = 'done', lease_until = NULL, updated_at = ? "
+                   "WHERE status = 'running' AND (" + done_sql + ")",
+                   done_params)
+            .status();
       });
       // A failed commit loses the outcomes: those jobs run again after their lease.
       if (!st.ok()) spdlog::warn("jobs: group of {} jobs not committed: {}", grouped.size(), st.message());

@@ -290,10 +290,20 @@ Status thread_update_in(store::Conn& c, api::Ctx& ctx, const json::Value& p, std
     set("last_activity_at", ctx.now());
     args.emplace_back(id);
     args.emplace_back(ctx.org());
-    auto r = c.query("UPDATE threads SET " + sets + " WHERE id = ? AND org_id = ?", args);
+    // The row as updated comes back with the UPDATE (no read after it), unless the tags change
+    // too: they are written after it.
+    const bool tags = json::get(p, "tags") != nullptr;
+    auto r = c.query("UPDATE threads SET " + sets + " WHERE id = ? AND org_id = ?" +
+                         (tags ? std::string() : " RETURNING " + thread_columns()),
+                     args);
     if (!r.ok()) return r.status();
-    if (json::get(p, "tags")) BX_RETURN_IF_ERROR(set_tags(c, ctx, id, normalize_tags(json::get(p, "tags"))));
-    BX_ASSIGN_OR_RETURN(out, thread_json(c, ctx, id));
+    if (tags) {
+      BX_RETURN_IF_ERROR(set_tags(c, ctx, id, normalize_tags(json::get(p, "tags"))));
+      BX_ASSIGN_OR_RETURN(out, thread_json(c, ctx, id));
+    } else {
+      if (r->empty()) return NotFound("thread " + id + " not found");
+      out = thread_row_json(r->rows[0]);
+    }
     // The event says what changed, from what to what (workflow conditions changed_from/_to).
     std::string changes;
     {

@@ -133,6 +133,31 @@ Status history(store::Conn& c, const RunRow& run, std::optional<int> step, const
       .status();
 }
 
+// History rows collected during one step's transaction and written with one INSERT (a timer's
+// resume and the step it leads to).
+struct HistoryRows {
+  std::string values;
+  std::vector<store::Value> args;
+  void add(const RunRow& run, std::optional<int> step, const Step* st, std::string_view action,
+           std::string_view input, std::string_view decision, std::string_view output,
+           const std::optional<std::string>& error, int attempt, const std::string& now) {
+    values += values.empty() ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    args.insert(args.end(), {run.id, run.org, step ? store::Value(*step) : store::Value(),
+                             st ? store::Value(st->id) : store::Value(), action, input, decision,
+                             output, store::Value(error), attempt, now});
+  }
+  Status flush(store::Conn& c) {
+    if (values.empty()) return Status();
+    Status st = c.query("INSERT INTO workflow_run_steps (run_id, org_id, step, step_id, action, "
+                        "input, decision, output, error, attempt, created_at) VALUES " + values,
+                        args)
+                    .status();
+    values.clear();
+    args.clear();
+    return st;
+  }
+};
+
 Status save_run(store::Conn& c, const RunRow& run, const std::string& now,
                 const std::optional<std::string>& wait_event = {},
                 const std::optional<std::string>& wait_until = {},
@@ -825,14 +850,16 @@ namespace {
 
 // A wait's timer fired: leave the wait by its timeout path (history row, run row updated).
 Status resume_after_timer(store::Conn& c, api::Ctx& ctx, RunRow& run, const Definition& def,
-                          bool save = true) {
+                          bool save = true, HistoryRows* rows = nullptr) {
   const int steps = static_cast<int>(def.steps.size());
   const Step& ws = def.steps[static_cast<size_t>(run.step)];
   int next = ws.on_timeout >= 0 ? ws.on_timeout : following(def, run.step);
   std::string decision =
       ws.until_event.empty() ? "wait over" : "timed out waiting for " + ws.until_event;
-  BX_RETURN_IF_ERROR(history(c, run, run.step, &ws, "wait", "{}", decision, "{}", std::nullopt, 1,
-                             ctx.now()));
+  HistoryRows own;
+  (rows ? rows : &own)->add(run, run.step, &ws, "wait", "{}", decision, "{}", std::nullopt, 1,
+                            ctx.now());
+  if (!rows) BX_RETURN_IF_ERROR(own.flush(c));
   run.status = next < steps ? "running" : "completed";
   run.step = std::min(next, steps);
   run.wait_seq = -1;
@@ -848,6 +875,7 @@ Result<Advance> advance_once(api::Core& core, const std::string& run_id,
   Advance result = Advance::stale;
   Status st = core.db->transaction([&](store::Conn& c) -> Status {
     result = Advance::stale;
+    HistoryRows rows;  // written before the run is saved, on every path that saves it
     BX_ASSIGN_OR_RETURN(auto loaded, load_run(c, run_id));
     if (!loaded) return Status();
     RunRow run = *loaded;
@@ -860,15 +888,16 @@ Result<Advance> advance_once(api::Core& core, const std::string& run_id,
       if (run.status != "waiting" || run.wait_seq != *timer_seq) return Status();  // stale timer
       // The wait is over; the next step runs in this same transaction (if it fails, the
       // failure's record repeats this resume: see record_failure).
-      BX_RETURN_IF_ERROR(resume_after_timer(c, ctx, run, def, /*save=*/false));
+      BX_RETURN_IF_ERROR(resume_after_timer(c, ctx, run, def, /*save=*/false, &rows));
       if (run.status != "running") {
         result = Advance::parked;
-        return Status();
+        return rows.flush(c);
       }
     }
     if (run.status != "running") return Status();
     if (run.step >= steps) {
       run.status = "completed";
+      BX_RETURN_IF_ERROR(rows.flush(c));
       BX_RETURN_IF_ERROR(save_run(c, run, ctx.now()));
       result = Advance::parked;
       return Status();
@@ -876,7 +905,8 @@ Result<Advance> advance_once(api::Core& core, const std::string& run_id,
     if (run.n >= kMaxStepsPerRun) {
       run.status = "failed";
       std::string why = "more than " + std::to_string(kMaxStepsPerRun) + " steps: a loop?";
-      BX_RETURN_IF_ERROR(history(c, run, run.step, nullptr, "fail", "{}", why, "{}", why, 1, ctx.now()));
+      rows.add(run, run.step, nullptr, "fail", "{}", why, "{}", why, 1, ctx.now());
+      BX_RETURN_IF_ERROR(rows.flush(c));
       BX_RETURN_IF_ERROR(save_run(c, run, ctx.now(), {}, {}, why));
       result = Advance::parked;
       return Status();
@@ -900,6 +930,7 @@ Result<Advance> advance_once(api::Core& core, const std::string& run_id,
         http->key = key;
         result = Advance::retry_later;  // the caller makes the request, then comes back
         *error = "";
+        BX_RETURN_IF_ERROR(rows.flush(c));
         return save_run(c, run, ctx.now());  // a timer's resume, if any, is kept
       }
       if (http->done && !(http->status >= 200 && http->status < 300)) {
@@ -931,8 +962,9 @@ Result<Advance> advance_once(api::Core& core, const std::string& run_id,
     if (o.output.size() >= 2 && o.output.back() == '}')
       o.output = o.output.substr(0, o.output.size() - 1) + (o.output.size() > 2 ? "," : "") +
                  "\"idempotency_key\":" + json::quote(key) + "}";
-    BX_RETURN_IF_ERROR(history(c, run, index, &step, action_name(step.action), input, o.decision,
-                               o.output, std::nullopt, run.attempts + 1, ctx.now()));
+    rows.add(run, index, &step, action_name(step.action), input, o.decision, o.output,
+             std::nullopt, run.attempts + 1, ctx.now());
+    BX_RETURN_IF_ERROR(rows.flush(c));
     run.n += 1;
     run.attempts = 0;
     std::optional<std::string> wait_event, wait_until;
