@@ -408,9 +408,8 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_writing_ = true;
     stream_.expires_after(std::chrono::seconds(30));  // a client that stops reading
     asio::async_write(stream_, asio::buffer(stream_queue_.front()),
-                      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->stream_writing_ = false;
-                        self->stream_bytes_ += n;
                         std::size_t sz = self->stream_queue_.front().size();
                         self->stream_queue_.pop_front();
                         if (self->sse_) self->sse_->queued_.fetch_sub(sz);
@@ -578,7 +577,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<SseWriter> sse_;  // the current request's stream, when it accepts SSE
   std::deque<std::string> stream_queue_;
   std::array<char, 512> watch_buf_{};
-  std::size_t stream_bytes_ = 0;
   bool streaming_ = false, stream_writing_ = false, stream_finished_ = false;
   bool stream_closing_ = false, stream_failed_ = false;
   bool timed_out_ = false;

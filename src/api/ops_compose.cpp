@@ -16,22 +16,11 @@ constexpr const char* kContextProps = R"(
     "redact":{"type":"boolean"},
     "similar":{"type":"integer","minimum":0,"maximum":5})";
 
-// Redaction: the request's choice, else the organization's settings.ai_redact.
-bool redact_for(Ctx& ctx, const json::Value& p) {
-  if (auto r = json::get_bool(p, "redact")) return *r;
-  services::DbReader c(ctx.db());
-  auto s = c.query("SELECT settings FROM organizations WHERE id = ?", {ctx.org()});
-  if (!s.ok() || s->empty()) return false;
-  json::Document d;
-  if (!json::parse((*s)[0].text(0), &d).ok() || !d.IsObject()) return false;
-  return json::get_bool(d, "ai_redact").value_or(false);
-}
-
 compose::ContextOptions context_options(Ctx& ctx, const json::Value& p) {
   compose::ContextOptions o;
   if (auto v = json::get_int(p, "max_tokens")) o.max_tokens = static_cast<int>(*v);
   if (auto v = json::get_int(p, "similar")) o.similar = static_cast<int>(*v);
-  o.redact = redact_for(ctx, p);
+  o.redact = json::get_bool(p, "redact");  // else the organization's settings decide
   return o;
 }
 

@@ -248,6 +248,7 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
   // Organization: name, tone, signature, region (for redaction).
   BX_ASSIGN_OR_RETURN(auto orow, c.query("SELECT name, settings FROM organizations WHERE id = ?", {org}));
   std::string region = "IN";
+  bool redacting = opt.redact.value_or(false);
   if (!orow.empty()) {
     cx.org_name = orow[0].str(0);
     json::Document s;
@@ -255,6 +256,7 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
       if (auto v = json::get_string(s, "tone")) cx.tone = std::string(*v);
       if (auto v = json::get_string(s, "signature")) cx.signature = std::string(*v);
       if (auto v = json::get_string(s, "default_region")) region = std::string(*v);
+      if (!opt.redact) redacting = json::get_bool(s, "ai_redact").value_or(false);
     }
   }
   if (!ctx.who().user_id.empty()) {
@@ -263,7 +265,7 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
     if (!u.empty() && !u[0].is_null(0)) cx.user_name = u[0].str(0);
   }
   auto clean = [&](std::string_view text) {
-    return opt.redact ? redact(text, region) : std::string(text);
+    return redacting ? redact(text, region) : std::string(text);
   };
 
   // Messages, newest first (notes stay internal: they are never offered to a draft).
@@ -611,7 +613,7 @@ Result<Context> build_context(api::Ctx& ctx, store::Conn& c, const std::string& 
   json::field_int(w, "messages_trimmed", cx.messages_trimmed);
   w.EndObject();
   key(w, "redacted");
-  w.Bool(opt.redact);
+  w.Bool(redacting);
   w.EndObject();
   cx.json = b.GetString();
 

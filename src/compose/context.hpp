@@ -14,7 +14,9 @@ namespace banxway::compose {
 
 struct ContextOptions {
   int max_tokens = 3000;  // estimated as (characters + 3) / 4
-  bool redact = false;    // phone numbers and e-mail addresses replaced before use
+  /// Phone numbers and e-mail addresses replaced before use; unset: the organization's
+  /// settings.ai_redact (read with the other settings).
+  std::optional<bool> redact;
   int similar = 5;        // past replies to look for (0: none)
 };
 

@@ -11,6 +11,7 @@
 #include "core/json.hpp"
 #include "services/actions.hpp"
 #include "services/common.hpp"
+#include "services/rowjson.hpp"
 #include "services/shipments.hpp"
 
 namespace banxway::compose {
@@ -33,6 +34,31 @@ constexpr const char* kModelSchema = R"({"type":"object","properties":{
 const api::Schema& model_schema() {
   static const api::Schema s = *api::Schema::compile(kModelSchema);
   return s;
+}
+
+// A suggestion as threads.suggestions / suggestions.update / thread.suggestion_created show it.
+const services::ColSpec kSuggestion[] = {
+    {"s.id", "id", services::Col::str},
+    {"s.thread_id", "thread_id", services::Col::str},
+    {"s.message_id", "message_id", services::Col::str},
+    {"s.kind", "kind", services::Col::str},
+    {"s.ref_kind", "ref_kind", services::Col::str},
+    {"s.ref_value", "ref_value", services::Col::str},
+    {"s.status", "status", services::Col::str},
+    {"s.created_at", "created_at", services::Col::str},
+    {"s.updated_at", "updated_at", services::Col::str},
+    // the shipment that now carries the reference, if any
+    {"(SELECT r.shipment_id FROM shipment_references r WHERE r.org_id = s.org_id AND "
+     "r.kind = s.ref_kind AND r.value = s.ref_value)",
+     "shipment_id", services::Col::str},
+};
+
+Result<std::string> suggestion_json(store::Conn& c, const std::string& org, const std::string& id) {
+  BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT " + services::select_list(kSuggestion) +
+                                          " FROM thread_suggestions s WHERE s.id = ? AND s.org_id = ?",
+                                      {id, org}));
+  if (r.empty()) return NotFound("suggestion " + id + " not found");
+  return services::row_to_json(r[0], kSuggestion);
 }
 
 struct MessageRow {
@@ -164,18 +190,8 @@ Result<std::string> analyze_in(store::Conn& c, api::Ctx& ctx, const MessageRow& 
                                  "VALUES (?, ?, ?, ?, 'create_shipment', ?, ?, 'open', ?, ?)",
                                  {sid, ctx.org(), m.thread_id, m.id, kind, v, ctx.now(), ctx.now()})
                              .status());
-      rapidjson::StringBuffer b;
-      json::Writer w(b);
-      w.StartObject();
-      json::field(w, "id", sid);
-      json::field(w, "thread_id", m.thread_id);
-      json::field(w, "message_id", m.id);
-      json::field(w, "kind", "create_shipment");
-      json::field(w, "ref_kind", kind);
-      json::field(w, "ref_value", v);
-      w.EndObject();
-      BX_RETURN_IF_ERROR(ctx.event(c, "thread.suggestion_created", "suggestion", sid, m.thread_id,
-                                   b.GetString()));
+      BX_ASSIGN_OR_RETURN(std::string sj, suggestion_json(c, ctx.org(), sid));
+      BX_RETURN_IF_ERROR(ctx.event(c, "thread.suggestion_created", "suggestion", sid, m.thread_id, sj));
     }
     // A document asked for becomes an action on the thread (once while one is open).
     if (!a.cls.requested_documents.empty()) {
@@ -287,11 +303,8 @@ Result<std::string> suggestions_list(api::Ctx& ctx, json::Value& p) {
   std::string thread = *api::param_str(p, "thread_id");
   services::DbReader c(ctx.db());
   BX_RETURN_IF_ERROR(services::require_ref(c, ctx, "threads", thread, "thread_id"));
-  std::string sql =
-      "SELECT s.id, s.thread_id, s.message_id, s.kind, s.ref_kind, s.ref_value, s.status, "
-      "s.created_at, s.updated_at, (SELECT r.shipment_id FROM shipment_references r WHERE "
-      "r.org_id = s.org_id AND r.kind = s.ref_kind AND r.value = s.ref_value) "
-      "FROM thread_suggestions s WHERE s.org_id = ? AND s.thread_id = ?";
+  std::string sql = "SELECT " + services::select_list(kSuggestion) +
+                    " FROM thread_suggestions s WHERE s.org_id = ? AND s.thread_id = ?";
   std::vector<store::Value> args{ctx.org(), thread};
   if (auto st = api::param_str(p, "status")) {
     sql += " AND s.status = ?";
@@ -299,21 +312,7 @@ Result<std::string> suggestions_list(api::Ctx& ctx, json::Value& p) {
   }
   sql += " ORDER BY s.created_at, s.id LIMIT 200";
   BX_ASSIGN_OR_RETURN(auto rows, c.query(sql, args));
-  rapidjson::StringBuffer b;
-  json::Writer w(b);
-  w.StartArray();
-  const char* names[] = {"id", "thread_id", "message_id", "kind", "ref_kind", "ref_value", "status",
-                         "created_at", "updated_at", "shipment_id"};
-  for (const auto& r : rows) {
-    w.StartObject();
-    for (size_t i = 0; i < 10; ++i) {
-      key(w, names[i]);
-      json::write_opt(w, r.opt(i));
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  return api::list_result(b.GetString(), std::nullopt);
+  return services::rows_to_list(rows, kSuggestion, rows.size(), std::nullopt);
 }
 
 Result<std::string> suggestions_update(api::Ctx& ctx, json::Value& p) {
@@ -327,20 +326,7 @@ Result<std::string> suggestions_update(api::Ctx& ctx, json::Value& p) {
     BX_RETURN_IF_ERROR(c.query("UPDATE thread_suggestions SET status = ?, updated_at = ? WHERE id = ? AND org_id = ?",
                                {status, ctx.now(), id, ctx.org()})
                            .status());
-    BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT id, thread_id, message_id, kind, ref_kind, ref_value, status, "
-                                        "created_at, updated_at FROM thread_suggestions WHERE id = ?",
-                                        {id}));
-    rapidjson::StringBuffer b;
-    json::Writer w(b);
-    w.StartObject();
-    const char* names[] = {"id", "thread_id", "message_id", "kind", "ref_kind", "ref_value", "status",
-                           "created_at", "updated_at"};
-    for (size_t i = 0; i < 9; ++i) {
-      key(w, names[i]);
-      json::write_opt(w, r[0].opt(i));
-    }
-    w.EndObject();
-    out = b.GetString();
+    BX_ASSIGN_OR_RETURN(out, suggestion_json(c, ctx.org(), id));
     BX_RETURN_IF_ERROR(ctx.event(c, "thread.suggestion_updated", "suggestion", id, cur[0].str(0), out));
     return ctx.audit(c, "suggestion", id);
   }));

@@ -202,6 +202,10 @@ TEST_P(ComposeTest, ContextFitsTheBudgetAndKeepsTheNewestMessages) {
   EXPECT_EQ(text.find("98200"), std::string::npos);
   EXPECT_NE(text.find("[phone]"), std::string::npos);
   EXPECT_TRUE(red["redacted"].GetBool());
+  // The organization's setting is the default; the request can still say otherwise.
+  ok("orgs.update", R"({"ai_redact":true})");
+  EXPECT_TRUE(ok("compose.context", "{\"thread_id\":" + q(thread) + "}")["redacted"].GetBool());
+  EXPECT_FALSE(ok("compose.context", "{\"thread_id\":" + q(thread) + ",\"redact\":false}")["redacted"].GetBool());
   fails("compose.context", "{\"thread_id\":" + q(thread) + "}", Code::not_found, key_b);
 }
 
