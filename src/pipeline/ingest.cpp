@@ -1,5 +1,7 @@
 #include "pipeline/ingest.hpp"
 
+#include "pipeline/fts_batch.hpp"
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -210,19 +212,38 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
                            .status());
 
   // Thread counters. Preview follows the newest message; an inbound reply reopens the thread.
-  // On PostgreSQL RETURNING gives the updated row as thread_json would read it back (see above).
-  static const std::string update_thread =
+  // On PostgreSQL RETURNING gives the updated row as thread_json would read it back (see above),
+  // and the statement itself decides whether to reopen (another transaction may have resolved
+  // the thread since it was found). On SQLite this transaction is the only writer, so the status
+  // is read first and written only when it changes: an UPDATE that sets it fires the
+  // resolved_at trigger and runs as a two-pass update with temporary tables.
+  static const std::string counters =
       "UPDATE threads SET message_count = message_count + 1, unread_count = unread_count + ?, "
       "preview = CASE WHEN last_message_at IS NULL OR last_message_at <= ? THEN ? ELSE preview END, "
       "last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ? THEN ? "
-      "ELSE last_message_at END, "
-      "status = CASE WHEN ? = 1 AND status IN ('resolved','closed','snoozed') THEN 'open' ELSE status END, "
-      "last_activity_at = ?, updated_at = ? WHERE id = ? AND org_id = ?";
+      "ELSE last_message_at END, ";
+  static const std::string tail = "last_activity_at = ?, updated_at = ? WHERE id = ? AND org_id = ?";
   static const std::string update_thread_returning =
-      update_thread + " RETURNING " + services::thread_columns();
-  auto t = c.query(returning ? update_thread_returning : update_thread,
-                   {outbound ? 0 : 1, p.date, snippet, p.date, p.date, outbound ? 0 : 1, ctx.now(),
-                    ctx.now(), thread_id, org});
+      counters + "status = CASE WHEN ? = 1 AND status IN ('resolved','closed','snoozed') THEN "
+      "'open' ELSE status END, " + tail + " RETURNING " + services::thread_columns();
+  static const std::string update_thread = counters + tail;
+  static const std::string update_thread_reopen = counters + "status = 'open', " + tail;
+  Result<store::Rows> t = store::Rows{};
+  if (returning) {
+    t = c.query(update_thread_returning, {outbound ? 0 : 1, p.date, snippet, p.date, p.date,
+                                          outbound ? 0 : 1, ctx.now(), ctx.now(), thread_id, org});
+  } else {
+    bool reopen = false;
+    if (!outbound && !out.new_thread) {
+      BX_ASSIGN_OR_RETURN(auto st, c.query("SELECT status FROM threads WHERE id = ? AND org_id = ?",
+                                           {thread_id, org}));
+      std::string_view s = st.empty() ? std::string_view() : st[0].text(0);
+      reopen = s == "resolved" || s == "closed" || s == "snoozed";
+    }
+    t = c.query(reopen ? update_thread_reopen : update_thread,
+                {outbound ? 0 : 1, p.date, snippet, p.date, p.date, ctx.now(), ctx.now(),
+                 thread_id, org});
+  }
   if (!t.ok()) return t.status();
   std::optional<std::string> thread_json;
   if (returning && !t->empty()) thread_json = services::thread_row_json(t->rows[0]);
@@ -255,32 +276,6 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
   return ctx.audit(c, "message", id);
 }
 
-// Full-text indexing per batch (SQLite; migrations/sqlite/0004_fts_batch.sql). FTS5 flushes
-// its pending data at every statement savepoint, so with the row trigger each message became
-// its own FTS segment. While messages_fts_deferred holds its row, the insert trigger skips the
-// index; index_deferred then indexes the batch's messages in one statement and removes the
-// row, in the same transaction, so the flag is never committed (an error anywhere rolls both
-// back). PostgreSQL keeps a generated tsvector column and needs nothing here.
-Result<bool> defer_fts(store::Conn& c) {
-  if (c.dialect() != store::Dialect::sqlite) return false;
-  // Without the table (a database not migrated to 0004) the row trigger indexes as before; a
-  // failed statement does not abort a SQLite transaction.
-  auto r = c.query("INSERT INTO messages_fts_deferred (flag) VALUES (1)", {});
-  return r.ok();
-}
-
-Status index_deferred(store::Conn& c, const std::string& ids_json) {
-  auto d = c.query("DELETE FROM messages_fts_deferred", {});
-  if (!d.ok()) return d.status();
-  if (ids_json.size() <= 2) return Status();
-  auto r = c.query(
-      "INSERT INTO messages_fts (rowid, subject, body_text) "
-      "SELECT rowid, subject, body_text FROM messages "
-      "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY rowid",
-      {ids_json});
-  return r.status();
-}
-
 }  // namespace
 
 Result<IngestResult> ingest_email(api::Ctx& ctx, std::string_view raw, const IngestOptions& opts) {
@@ -306,20 +301,14 @@ std::vector<Result<IngestResult>> ingest_email_batch(api::Ctx& ctx,
     std::vector<IngestResult> outs(end - start);
     Status st = ctx.db().transaction([&](store::Conn& c) -> Status {
       TxCache cache;  // per attempt: a retried or rolled-back attempt must not see the last one's
-      BX_ASSIGN_OR_RETURN(bool deferred, defer_fts(c));
-      std::string stored = "[";  // ids of the messages this batch inserted, as a JSON array
+      BX_ASSIGN_OR_RETURN(bool deferred, begin_fts_batch(c));
       for (size_t i = 0; i < prepared.size(); ++i) {
         if (!prepared[i].ok()) continue;
         outs[i] = IngestResult{};
         outs[i].warnings = prepared[i]->mail.warnings;
         BX_RETURN_IF_ERROR(persist(c, ctx, *prepared[i], opts, outs[i], cache));
-        if (!outs[i].duplicate) {
-          if (stored.size() > 1) stored += ',';
-          stored += json::quote(outs[i].message_id);
-        }
       }
-      stored += ']';
-      return deferred ? index_deferred(c, stored) : Status();
+      return deferred ? end_fts_batch(c) : Status();
     });
     if (st.ok()) {
       for (size_t i = 0; i < prepared.size(); ++i) {

@@ -44,26 +44,41 @@ Status add_thread_channel(store::Conn& c, const std::string& org, const std::str
 
 namespace {
 
+// A thread a message joins, with the status it has now.
+struct FoundThread {
+  std::string id, status;
+};
+
 // The thread a message of `channel` from `contact` joins: the thread of the message it replies
 // to, else the contact's most recently active open thread on that channel; nullopt: a new one.
-Result<std::optional<std::string>> thread_for(store::Conn& c, api::Ctx& ctx,
+Result<std::optional<FoundThread>> thread_for(store::Conn& c, api::Ctx& ctx,
                                               const std::string& contact_id,
                                               const std::string& channel,
                                               const std::string& reply_to) {
   if (!reply_to.empty()) {
-    BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT m.thread_id FROM messages m JOIN threads t ON "
-                                        "t.id = m.thread_id WHERE m.org_id = ? AND "
+    BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT m.thread_id, t.status FROM messages m JOIN "
+                                        "threads t ON t.id = m.thread_id WHERE m.org_id = ? AND "
                                         "m.provider_id = ? AND t.merged_into IS NULL LIMIT 1",
                                         {ctx.org(), reply_to}));
-    if (!r.empty()) return std::optional<std::string>(r[0].str(0));
+    if (!r.empty()) return std::optional<FoundThread>(FoundThread{r[0].str(0), r[0].str(1)});
   }
+  // The pattern is built in SQL, not bound whole: SQLite re-prepares a statement every time a
+  // parameter that is a LIKE pattern by itself is bound again (its LIKE optimization depends on
+  // the value), which cost about a tenth of the webhook drain.
   BX_ASSIGN_OR_RETURN(
-      auto r, c.query("SELECT id FROM threads WHERE org_id = ? AND contact_id = ? AND "
+      auto r, c.query("SELECT id, status FROM threads WHERE org_id = ? AND contact_id = ? AND "
                       "merged_into IS NULL AND status IN ('open','pending','snoozed') AND "
-                      "CAST(channels AS TEXT) LIKE ? ORDER BY last_activity_at DESC, id DESC LIMIT 1",
-                      {ctx.org(), contact_id, "%\"" + channel + "\"%"}));
-  if (r.empty()) return std::optional<std::string>();
-  return std::optional<std::string>(r[0].str(0));
+                      "CAST(channels AS TEXT) LIKE '%\"' || ? || '\"%' "
+                      "ORDER BY last_activity_at DESC, id DESC LIMIT 1",
+                      {ctx.org(), contact_id, channel}));
+  if (r.empty()) return std::optional<FoundThread>();
+  return std::optional<FoundThread>(FoundThread{r[0].str(0), r[0].str(1)});
+}
+
+// An inbound message reopens a thread that is resolved, closed or snoozed.
+bool reopens(const std::optional<FoundThread>& t, bool inbound) {
+  return inbound && t &&
+         (t->status == "resolved" || t->status == "closed" || t->status == "snoozed");
 }
 
 Result<std::string> new_thread(store::Conn& c, api::Ctx& ctx, const PhoneContact& who,
@@ -95,32 +110,41 @@ Status add_attachment(store::Conn& c, api::Ctx& ctx, const std::string& message_
       .status();
 }
 
-// Counters, preview and activity of a thread after an inbound message at `when`.
+// Counters, preview and activity of a thread after a message at `when`; `reopen`: the thread
+// was read as resolved, closed or snoozed and an inbound message opens it again. On SQLite the
+// status is written only then: an UPDATE that sets it fires the resolved_at trigger and makes
+// SQLite run a two-pass update with temporary tables, which was an eighth of the webhook drain;
+// there the transaction is the only writer, so the status read earlier is still the status. On
+// PostgreSQL another transaction may resolve the thread in between, so the statement decides.
 Status bump_thread(store::Conn& c, api::Ctx& ctx, const std::string& thread_id,
-                   const std::string& snippet, const std::string& when, bool inbound,
+                   const std::string& snippet, const std::string& when, bool inbound, bool reopen,
                    const std::optional<std::string>& window_until) {
   // The window clause only when there is a window to move (PostgreSQL cannot type a bare NULL).
-  std::string window_sql;
-  std::vector<store::Value> args{inbound ? 1 : 0, when, snippet, when, when, inbound ? 1 : 0};
+  std::string sql =
+      "UPDATE threads SET message_count = message_count + 1, unread_count = unread_count + ?, "
+      "preview = CASE WHEN last_message_at IS NULL OR last_message_at <= ? THEN ? ELSE preview END, "
+      "last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ? THEN ? "
+      "ELSE last_message_at END, ";
+  std::vector<store::Value> args{inbound ? 1 : 0, when, snippet, when, when};
+  if (c.dialect() == store::Dialect::postgres) {
+    if (inbound)
+      sql += "status = CASE WHEN status IN ('resolved','closed','snoozed') THEN 'open' ELSE "
+             "status END, ";
+  } else if (reopen) {
+    sql += "status = 'open', ";
+  }
   if (window_until) {
-    window_sql = "can_reply_freely_until = CASE WHEN can_reply_freely_until IS NULL OR "
-                 "can_reply_freely_until < ? THEN ? ELSE can_reply_freely_until END, ";
+    sql += "can_reply_freely_until = CASE WHEN can_reply_freely_until IS NULL OR "
+           "can_reply_freely_until < ? THEN ? ELSE can_reply_freely_until END, ";
     args.emplace_back(*window_until);
     args.emplace_back(*window_until);
   }
+  sql += "last_activity_at = ?, updated_at = ? WHERE id = ? AND org_id = ?";
   args.emplace_back(ctx.now());
   args.emplace_back(ctx.now());
   args.emplace_back(thread_id);
   args.emplace_back(ctx.org());
-  auto t = c.query(
-      "UPDATE threads SET message_count = message_count + 1, unread_count = unread_count + ?, "
-      "preview = CASE WHEN last_message_at IS NULL OR last_message_at <= ? THEN ? ELSE preview END, "
-      "last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ? THEN ? "
-      "ELSE last_message_at END, "
-      "status = CASE WHEN ? = 1 AND status IN ('resolved','closed','snoozed') THEN 'open' ELSE status END, " +
-          window_sql + "last_activity_at = ?, updated_at = ? WHERE id = ? AND org_id = ?",
-      args);
-  return t.status();
+  return c.query(sql, args).status();
 }
 
 Status emit_message(store::Conn& c, api::Ctx& ctx, const std::string& type, const std::string& id,
@@ -163,7 +187,7 @@ Status apply_inbound(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAc
   bool created = !existing;
   std::string thread_id;
   if (existing) {
-    thread_id = *existing;
+    thread_id = existing->id;
     // A thread found by the contact's channel lists the channel already; one found through a
     // quoted message may not.
     if (!m.reply_to_provider_id.empty())
@@ -198,7 +222,8 @@ Status apply_inbound(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAc
   std::optional<std::string> window;
   if (channel == "whatsapp")
     window = format_time(m.timestamp.value_or(ctx.core().clock->now()) + std::chrono::hours(24));
-  BX_RETURN_IF_ERROR(bump_thread(c, ctx, thread_id, services::snippet_of(text), when, true, window));
+  BX_RETURN_IF_ERROR(bump_thread(c, ctx, thread_id, services::snippet_of(text), when, true,
+                                 reopens(existing, true), window));
   BX_RETURN_IF_ERROR(emit_message(c, ctx, "message.received", id, thread_id, created));
   if (!created) BX_RETURN_IF_ERROR(services::notify_followers(c, ctx, thread_id, id));
   ++out.received;
@@ -294,7 +319,7 @@ Status apply_call(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAccou
   BX_ASSIGN_OR_RETURN(auto existing, thread_for(c, ctx, who.contact_id, "voice", ""));
   std::string thread_id;
   if (existing) {
-    thread_id = *existing;
+    thread_id = existing->id;
   } else {
     BX_ASSIGN_OR_RETURN(thread_id, new_thread(c, ctx, who, "voice", phone.value_or(customer), when));
   }
@@ -317,7 +342,8 @@ Status apply_call(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAccou
   }
   BX_RETURN_IF_ERROR(add_thread_channel(c, ctx.org(), thread_id, "voice"));
   BX_RETURN_IF_ERROR(bump_thread(c, ctx, thread_id, services::snippet_of(summary), when,
-                                 direction == "inbound", std::nullopt));
+                                 direction == "inbound", reopens(existing, direction == "inbound"),
+                                 std::nullopt));
   BX_RETURN_IF_ERROR(emit_message(c, ctx, direction == "inbound" ? "message.received" : "message.created",
                                   id, thread_id, !existing));
   out.message_ids.push_back(id);

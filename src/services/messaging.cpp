@@ -12,6 +12,7 @@
 #include "channels/messaging/provider.hpp"
 #include "core/crypto.hpp"
 #include "net/http.hpp"
+#include "pipeline/fts_batch.hpp"
 #include "pipeline/messaging.hpp"
 #include "services/channel_accounts.hpp"
 #include "services/common.hpp"
@@ -445,9 +446,12 @@ runtime::JobResult run_webhook_drain(api::Core& core, const runtime::Job& job) {
     for (auto& s : batch) all.push_back(&s);
     // The batch's events and audit rows go in with a few multi-row INSERTs at the end.
     ctx.defer_appends(true);
+    // So are the new messages' full-text entries (pipeline/fts_batch.hpp).
     Status st = ctx.db().transaction([&](store::Conn& c) -> Status {
       ctx.discard_appends();  // a retried attempt starts clean
+      BX_ASSIGN_OR_RETURN(bool fts, pipeline::begin_fts_batch(c));
       BX_RETURN_IF_ERROR(finish_rows(c, ctx, all, accts, region));
+      if (fts) BX_RETURN_IF_ERROR(pipeline::end_fts_batch(c));
       return ctx.flush_appends(c);
     });
     ctx.discard_appends();
@@ -652,9 +656,9 @@ Result<std::string> messaging_send(api::Ctx& ctx, json::Value& p) {
                                              "WHERE org_id = ? AND contact_id = ? AND "
                                              "merged_into IS NULL AND status IN "
                                              "('open','pending','snoozed') AND "
-                                             "CAST(channels AS TEXT) LIKE ? "
+                                             "CAST(channels AS TEXT) LIKE '%\"' || ? || '\"%' "
                                              "ORDER BY last_activity_at DESC LIMIT 1",
-                                             {ctx.org(), who.contact_id, "%\"" + channel + "\"%"}));
+                                             {ctx.org(), who.contact_id, channel}));
       if (!open.empty()) {
         thread_id = open[0].str(0);
         window_until = open[0].opt(1);

@@ -447,4 +447,44 @@ TEST_P(MessagingE2ETest, TwilioSignatureOverUrlAndParams) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE channel = 'sms' AND direction = 'inbound'"), 1);
 }
 
+// One drain transaction indexes its messages for search once, at the end (src/pipeline/
+// fts_batch.hpp). A call that starts and ends in the same batch is inserted and then updated
+// before that point: the index must end up with the final text, and stay consistent.
+TEST_P(MessagingE2ETest, ADrainBatchIsSearchableAndKeepsTheIndexConsistent) {
+  std::string wa_token, voice_token;
+  exotel_account("whatsapp", "http://127.0.0.1:9", &wa_token);
+  exotel_account("voice", "http://127.0.0.1:9", &voice_token);
+  hook("exotel", "whatsapp", wa_token, inbound_wa("fts-1", "+919820012345", "Zebracorn booking"));
+  hook("exotel", "whatsapp", wa_token, inbound_wa("fts-2", "+919820012346", "quokka invoice"));
+  hook("exotel", "voice", voice_token,
+       R"({"CallSid":"call-fts","Status":"in-progress","From":"+919820012347",)"
+       R"("To":"+919000000001","Direction":"inbound"})");
+  hook("exotel", "voice", voice_token,
+       R"({"CallSid":"call-fts","Status":"completed","EventType":"terminal",)"
+       R"("From":"+919820012347","To":"+919000000001","Direction":"inbound",)"
+       R"("ConversationDuration":42})");
+  drain();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM webhook_inbox WHERE status = 'done'"), 4);
+  auto hits = [&](const std::string& q) {
+    auto d = ok("search.messages", "{\"q\":" + banxway::json::quote(q) + "}");
+    std::vector<std::string> channels;
+    for (auto& m : d["items"].GetArray()) channels.push_back(str(m, "channel"));
+    return channels;
+  };
+  EXPECT_EQ(hits("zebracorn"), std::vector<std::string>{"whatsapp"});
+  EXPECT_EQ(hits("quokka"), std::vector<std::string>{"whatsapp"});
+  EXPECT_EQ(hits("completed"), std::vector<std::string>{"voice"});
+  EXPECT_TRUE(hits("progress").empty()) << "the call's first text was replaced in the batch";
+  if (GetParam() == "sqlite") {
+    auto& db = *engine->impl().core.db;
+    auto st = db.transaction([](banxway::store::Conn& c) {
+      return c.query("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)",
+                     {}).status();
+    });
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    EXPECT_EQ(count("SELECT COUNT(*) FROM messages_fts_deferred"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM messages_fts_pending"), 0);
+  }
+}
+
 BX_INSTANTIATE_BACKENDS(MessagingE2ETest);

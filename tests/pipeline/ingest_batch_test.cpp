@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "engine_impl.hpp"
+#include "pipeline/fts_batch.hpp"
 #include "support/engine_fixture.hpp"
 
 using banxway::json::Document;
@@ -119,6 +120,72 @@ TEST_P(IngestBatchTest, UpdatesOfBatchedMessagesKeepTheIndexInStep) {
   EXPECT_EQ(hits("oscar"), std::vector<std::string>{m1});
   EXPECT_EQ(hits("hotel"), std::vector<std::string>{m1});
   expect_fts_consistent();
+}
+
+// Rows inserted while a batch defers indexing, then updated or deleted in the same batch
+// (migrations/sqlite/0014_fts_pending.sql): the index gets each row once, as it ends the batch.
+// With 0004's triggers alone the update would have run FTS5's 'delete' for a row never indexed;
+// on a large index that was seen to corrupt it ("database disk image is malformed").
+TEST_P(IngestBatchTest, RowsChangedInsideADeferredBatchAreIndexedAsTheyEndIt) {
+  if (!sqlite()) GTEST_SKIP() << "PostgreSQL computes the tsvector column itself";
+  auto res = ingest_batch({mail("p1@acme.example", "Base", "baseline words")}, 200);
+  const std::string m1 = message_id_of(res[0]);
+  auto copy = [&](banxway::store::Conn& c, const std::string& id, const std::string& text) {
+    return c.query("INSERT INTO messages (id, org_id, thread_id, channel, direction, subject, "
+                   "body_text, status, created_at) SELECT ?, org_id, thread_id, channel, "
+                   "direction, 'Copy', ?, status, created_at FROM messages WHERE id = ?",
+                   {id, text, m1}).status();
+  };
+  auto st = db().transaction([&](banxway::store::Conn& c) -> banxway::Status {
+    auto deferred = banxway::pipeline::begin_fts_batch(c);
+    if (!deferred.ok()) return deferred.status();
+    if (!*deferred) return banxway::Internal("the batch did not defer");
+    auto nested = banxway::pipeline::begin_fts_batch(c);
+    if (!nested.ok() || *nested) return banxway::Internal("a nested batch must not defer");
+    BX_RETURN_IF_ERROR(copy(c, "x1", "alpha papa"));
+    BX_RETURN_IF_ERROR(copy(c, "x2", "bravo quebec"));
+    BX_RETURN_IF_ERROR(copy(c, "x3", "charlie romeo"));
+    BX_RETURN_IF_ERROR(
+        c.query("UPDATE messages SET body_text = 'delta sierra' WHERE id = 'x1'", {}).status());
+    BX_RETURN_IF_ERROR(c.query("DELETE FROM messages WHERE id = 'x2'", {}).status());
+    BX_RETURN_IF_ERROR(  // a row indexed before the batch: the row triggers as always
+        c.query("UPDATE messages SET body_text = 'echo tango' WHERE id = ?", {m1}).status());
+    return banxway::pipeline::end_fts_batch(c);
+  });
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_TRUE(hits("papa").empty());
+  EXPECT_EQ(hits("sierra"), std::vector<std::string>{"x1"});
+  EXPECT_TRUE(hits("quebec").empty());
+  EXPECT_EQ(hits("romeo"), std::vector<std::string>{"x3"});
+  EXPECT_EQ(hits("tango"), std::vector<std::string>{m1});
+  EXPECT_TRUE(hits("baseline").empty());
+  expect_fts_consistent();
+  auto pending = db().query("SELECT COUNT(*) FROM messages_fts_pending", {});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->rows.at(0).int64(0), 0);
+  // Deleting a row indexed by the batch removes it from the index.
+  ASSERT_TRUE(db().transaction([](banxway::store::Conn& c) {
+                    return c.query("DELETE FROM messages WHERE id = 'x3'", {}).status();
+                  }).ok());
+  EXPECT_TRUE(hits("romeo").empty());
+  expect_fts_consistent();
+}
+
+// An inbound reply reopens a resolved thread (on SQLite the status is read and written only
+// when it changes; on PostgreSQL the UPDATE decides).
+TEST_P(IngestBatchTest, AnInboundReplyReopensAResolvedThread) {
+  auto first = ingest_batch({mail("o1@acme.example", "Booking 42", "first")}, 200);
+  Document d;
+  ASSERT_TRUE(banxway::json::parse(first[0], &d).ok());
+  const std::string t = d["thread_id"].GetString();
+  auto status = [&] { return str(ok("threads.get", "{\"id\":\"" + t + "\"}"), "status"); };
+  ok("threads.update", "{\"id\":\"" + t + "\",\"status\":\"resolved\"}");
+  std::string theirs = mail("o3@acme.example", "Re: Booking 42", "one more thing");
+  theirs.insert(theirs.find("MIME-Version"), "In-Reply-To: <o1@acme.example>\r\n");
+  auto reply = ingest_batch({theirs}, 200);
+  ASSERT_TRUE(banxway::json::parse(reply[0], &d).ok());
+  EXPECT_EQ(std::string(d["thread_id"].GetString()), t);
+  EXPECT_EQ(status(), "open");
 }
 
 TEST_P(IngestBatchTest, ARolledBackBatchLeavesNoFlagBehind) {

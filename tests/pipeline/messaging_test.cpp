@@ -262,4 +262,39 @@ TEST_P(MessagingPipelineTest, PhoneNumbersNormalizeToE164) {
   EXPECT_FALSE(banxway::pipeline::phone_of("12", "IN"));
 }
 
+// An inbound message reopens the snoozed thread it joins, and a reply to a message of a
+// resolved thread reopens that thread; a plain message does not join a resolved thread.
+TEST_P(MessagingPipelineTest, InboundMessagesReopenSnoozedAndRepliedToResolvedThreads) {
+  auto one = [&](const msg::InboundMessage& m) {
+    msg::WebhookBatch b;
+    b.messages.push_back(m);
+    return apply(b);
+  };
+  one(wa("wamid.r1", "+919820012345", "first"));
+  auto list = ok("threads.list", "{}");
+  ASSERT_EQ(list["items"].Size(), 1u);
+  const std::string t = str(list["items"][0], "id");
+  auto get = [&](const std::string& id) { return ok("threads.get", "{\"id\":\"" + id + "\"}"); };
+  ok("threads.update", "{\"id\":\"" + t + "\",\"snoozed_until\":\"2099-01-01T00:00:00Z\"}");
+  EXPECT_EQ(str(get(t), "status"), "snoozed");
+  one(wa("wamid.r2", "+919820012345", "second"));
+  EXPECT_EQ(str(get(t), "status"), "open");
+  EXPECT_EQ(get(t)["message_count"].GetInt(), 2);
+
+  ok("threads.update", "{\"id\":\"" + t + "\",\"status\":\"resolved\"}");
+  one(wa("wamid.r3", "+919820012345", "third"));  // a new conversation
+  EXPECT_EQ(str(get(t), "status"), "resolved");
+  EXPECT_EQ(ok("threads.list", "{}")["items"].Size(), 2u);
+  auto reply = wa("wamid.r4", "+919820012345", "about the first one");
+  reply.reply_to_provider_id = "wamid.r1";
+  one(reply);
+  auto after = get(t);
+  EXPECT_EQ(str(after, "status"), "open");
+  EXPECT_EQ(after["message_count"].GetInt(), 3);
+  auto resolved_at = engine->impl().core.db->query(
+      "SELECT resolved_at FROM threads WHERE id = ?", {t});
+  ASSERT_TRUE(resolved_at.ok() && resolved_at->rows.size() == 1);
+  EXPECT_TRUE(resolved_at->rows[0].is_null(0)) << "the resolved_at trigger ran";
+}
+
 BX_INSTANTIATE_BACKENDS(MessagingPipelineTest);
