@@ -29,15 +29,6 @@ bool role_allows(Role r, Permission p) {
 
 namespace {
 
-// Event ids come from a sequence; concurrent transactions could commit them out of order and a
-// reader polling "after id N" would skip the late one. On PostgreSQL every transaction that
-// appends events holds its organization's advisory lock, so commit order equals id order
-// (docs/REALTIME.md); SQLite has one writer.
-Status lock_event_order(store::Conn& c, const std::string& org) {
-  if (c.dialect() != store::Dialect::postgres) return Status();
-  return c.query("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", {org}).status();
-}
-
 // "(?, ?, …), (…)" for n rows of k placeholders.
 std::string value_rows(size_t n, size_t k) {
   std::string row = "(";
@@ -57,31 +48,16 @@ std::string value_rows(size_t n, size_t k) {
 Status Ctx::flush_appends(store::Conn& c) {
   constexpr size_t kRowsPerStatement = 64;
   if (!events_.empty()) {
-    BX_RETURN_IF_ERROR(lock_event_order(c, org()));
-    for (size_t at = 0; at < events_.size(); at += kRowsPerStatement) {
-      size_t n = std::min(kRowsPerStatement, events_.size() - at);
-      std::vector<store::Value> args;
-      args.reserve(n * 9);
-      const std::string actor = actor_label();
-      for (size_t i = at; i < at + n; ++i) {
-        const auto& e = events_[i];
-        args.emplace_back(org());
-        args.emplace_back(e.type);
-        args.emplace_back(e.subject_type);
-        args.emplace_back(e.subject_id);
-        args.emplace_back(store::Value(e.thread_id));
-        args.emplace_back(e.data);
-        args.emplace_back(now_);
-        args.emplace_back(actor);
-        args.emplace_back(static_cast<int64_t>(who_.chain_depth));
-      }
-      auto r = c.query("INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, "
-                       "payload, created_at, actor, depth) VALUES " + value_rows(n, 9),
-                       args);
-      if (!r.ok()) return r.status();
-    }
-    c.note_event_org(org());
+    std::vector<store::EventRow> rows;
+    rows.reserve(events_.size());
+    for (auto& e : events_) rows.push_back(event_row(e.type, e.subject_type, e.subject_id,
+                                                     e.thread_id, e.data));
     events_.clear();
+    if (c.defers_events()) {
+      for (auto& r : rows) c.defer_event(std::move(r));
+    } else {
+      BX_RETURN_IF_ERROR(store::write_events(c, rows));
+    }
   }
   for (size_t at = 0; at < audits_.size(); at += kRowsPerStatement) {
     size_t n = std::min(kRowsPerStatement, audits_.size() - at);
@@ -108,6 +84,23 @@ Status Ctx::flush_appends(store::Conn& c) {
   return Status();
 }
 
+store::EventRow Ctx::event_row(std::string_view type, std::string_view subject_type,
+                               std::string_view subject_id,
+                               const std::optional<std::string>& thread_id,
+                               std::string_view data_json) const {
+  store::EventRow r;
+  r.org_id = org();
+  r.type = type;
+  r.subject_type = subject_type;
+  r.subject_id = subject_id;
+  r.thread_id = thread_id;
+  r.payload = data_json;
+  r.created_at = now_;
+  r.actor = actor_label();
+  r.depth = who_.chain_depth;
+  return r;
+}
+
 Status Ctx::event(store::Conn& c, std::string_view type, std::string_view subject_type,
                   std::string_view subject_id, const std::optional<std::string>& thread_id,
                   std::string_view data_json) {
@@ -116,12 +109,16 @@ Status Ctx::event(store::Conn& c, std::string_view type, std::string_view subjec
                        std::string(data_json), thread_id});
     return Status();
   }
-  BX_RETURN_IF_ERROR(lock_event_order(c, org()));
+  store::EventRow row = event_row(type, subject_type, subject_id, thread_id, data_json);
+  if (c.defers_events()) {  // PostgreSQL: written just before COMMIT (store::Conn)
+    c.defer_event(std::move(row));
+    return Status();
+  }
   auto r = c.query(
       "INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, payload, created_at, "
       "actor, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {org(), type, subject_type, subject_id, store::Value(thread_id), data_json, now_,
-       actor_label(), static_cast<int64_t>(who_.chain_depth)});
+      {row.org_id, row.type, row.subject_type, row.subject_id, store::Value(row.thread_id),
+       row.payload, row.created_at, row.actor, row.depth});
   if (r.ok()) c.note_event_org(org());
   return r.status();
 }

@@ -60,9 +60,16 @@ class Ctx {
   std::string actor_label() const { return who_.actor_type + ":" + who_.actor_id; }
 
   /// Appends an event row (inside the caller's transaction). data_json is the event's payload.
+  /// On PostgreSQL the row is written just before the transaction commits (store::Conn's
+  /// deferred events); store::flush_deferred_events writes it earlier for a reader.
   Status event(store::Conn& c, std::string_view type, std::string_view subject_type,
                std::string_view subject_id, const std::optional<std::string>& thread_id,
                std::string_view data_json);
+  /// The event row event() would write.
+  store::EventRow event_row(std::string_view type, std::string_view subject_type,
+                            std::string_view subject_id,
+                            const std::optional<std::string>& thread_id,
+                            std::string_view data_json) const;
   /// Appends an audit row for this operation (inside the caller's transaction).
   Status audit(store::Conn& c, std::string_view target_type, std::string_view target_id,
                std::string_view detail_json = "{}");

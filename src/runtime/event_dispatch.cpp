@@ -50,6 +50,9 @@ void EventDispatcher::add(std::string name, EventConsumerFn fn) {
 Status EventDispatcher::activate(store::Conn& c, std::string_view consumer, const std::string& org,
                                  std::string_view now) {
   c.after_commit(&g_activation_epoch, [] { ++g_activation_epoch; });
+  // The events this transaction appended before the call are behind the new cursor on both
+  // databases: PostgreSQL's deferred rows are written first, so max(id) sees them.
+  BX_RETURN_IF_ERROR(store::flush_deferred_events(c));
   return c
       .query("INSERT INTO event_cursors (consumer, org_id, last_id, updated_at) "
              "SELECT ?, ?, COALESCE((SELECT max(id) FROM events WHERE org_id = ?), 0), ? "
@@ -117,11 +120,12 @@ Result<int> EventDispatcher::run_pending(int max_batches) {
   refresh_active();
   int total = 0;
   int batches = 0;
-  // One read for every consumer: the cursors with unread events behind them.
+  // One read for every consumer: the cursors with unread events behind them. Written as one
+  // newest-id probe per cursor: PostgreSQL planned the EXISTS form as a scan of the events
+  // while the table grew (1.5 ms a pass, a third of the database's time in the timer bench).
   BX_ASSIGN_OR_RETURN(
-      auto behind, core_.db->query("SELECT consumer, org_id FROM event_cursors c WHERE EXISTS "
-                                   "(SELECT 1 FROM events e WHERE e.org_id = c.org_id AND "
-                                   "e.id > c.last_id)",
+      auto behind, core_.db->query("SELECT consumer, org_id FROM event_cursors c WHERE c.last_id < "
+                                   "(SELECT max(e.id) FROM events e WHERE e.org_id = c.org_id)",
                                    {}));
   for (const auto& [name, fn] : consumers_) {
     for (const auto& row : behind) {

@@ -64,8 +64,8 @@ class EventDispatcher {
   void add(std::string name, EventConsumerFn fn);
 
   /// Makes `consumer` read `org`'s events from now on (inside the caller's transaction; a no-op
-  /// when already active). The cursor starts at the organization's last event, so the events of
-  /// this very transaction (written before or after the call) are read.
+  /// when already active). The cursor starts at the organization's last event, so of this very
+  /// transaction's events those appended after the call are read and those before it are not.
   static Status activate(store::Conn& c, std::string_view consumer, const std::string& org,
                          std::string_view now);
 

@@ -372,8 +372,9 @@ Result<std::string> webhooks_test(api::Ctx& ctx, json::Value& p) {
         "{\"subscription_id\":" + json::quote(id) + ",\"message\":\"A test event from banxway\"}";
     BX_RETURN_IF_ERROR(
         ctx.event(c, "webhook.test", "webhook_subscription", id, std::nullopt, data));
-    // Appending an event holds the organization's event lock until commit (Ctx::event), so
-    // the organization's newest event is the one just written.
+    // Written now rather than at commit (PostgreSQL defers event rows): the organization's
+    // event lock is then held until commit, so its newest event is the one just written.
+    BX_RETURN_IF_ERROR(store::flush_deferred_events(c));
     BX_ASSIGN_OR_RETURN(auto ev, c.query("SELECT id, created_at, payload FROM events WHERE "
                                          "org_id = ? AND type = 'webhook.test' ORDER BY id DESC "
                                          "LIMIT 1",

@@ -127,6 +127,7 @@ Status Db::run_nested(Conn& c, const std::function<Status(Conn&)>& fn) {
     if (o.db == this) depth = std::max(depth, o.depth + 1);
   const std::string name = "bx_sp" + std::to_string(depth);
   BX_RETURN_IF_ERROR(c.exec_script("SAVEPOINT " + name));
+  const size_t deferred = c.deferred_event_count();
   t_open.push_back({this, &c, depth});
   Status st;
   try {
@@ -136,9 +137,58 @@ Status Db::run_nested(Conn& c, const std::function<Status(Conn&)>& fn) {
   }
   t_open.pop_back();
   if (st.ok()) return c.exec_script("RELEASE SAVEPOINT " + name);
+  c.drop_deferred_events_after(deferred);
   (void)c.exec_script("ROLLBACK TO SAVEPOINT " + name);
   (void)c.exec_script("RELEASE SAVEPOINT " + name);
   return st;
+}
+
+Status write_events(Conn& c, const std::vector<EventRow>& rows) {
+  if (rows.empty()) return Status();
+  if (c.dialect() == Dialect::postgres) {
+    // Event ids come from a sequence; concurrent transactions could commit them out of order
+    // and a reader polling "after id N" would skip the late one. Every transaction that
+    // appends events holds its organization's advisory lock until it commits, so commit order
+    // equals id order (docs/REALTIME.md). Sorted, so two such transactions cannot deadlock on
+    // each other's locks. SQLite has one writer and needs none.
+    std::vector<std::string> orgs;
+    for (const auto& r : rows) orgs.push_back(r.org_id);
+    std::sort(orgs.begin(), orgs.end());
+    orgs.erase(std::unique(orgs.begin(), orgs.end()), orgs.end());
+    for (const auto& o : orgs)
+      BX_RETURN_IF_ERROR(
+          c.query("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", {o}).status());
+  }
+  constexpr size_t kRowsPerStatement = 64;
+  for (size_t at = 0; at < rows.size(); at += kRowsPerStatement) {
+    const size_t n = std::min(kRowsPerStatement, rows.size() - at);
+    std::string sql =
+        "INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, payload, "
+        "created_at, actor, depth) VALUES ";
+    std::vector<Value> args;
+    args.reserve(n * 9);
+    for (size_t i = at; i < at + n; ++i) {
+      const auto& e = rows[i];
+      sql += i > at ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      args.emplace_back(e.org_id);
+      args.emplace_back(e.type);
+      args.emplace_back(e.subject_type);
+      args.emplace_back(e.subject_id);
+      args.emplace_back(Value(e.thread_id));
+      args.emplace_back(e.payload);
+      args.emplace_back(e.created_at);
+      args.emplace_back(e.actor);
+      args.emplace_back(e.depth);
+    }
+    BX_RETURN_IF_ERROR(c.query(sql, args).status());
+  }
+  for (const auto& r : rows) c.note_event_org(r.org_id);
+  return Status();
+}
+
+Status flush_deferred_events(Conn& c) {
+  std::vector<EventRow> rows = c.take_deferred_events();
+  return write_events(c, rows);
 }
 
 }  // namespace banxway::store

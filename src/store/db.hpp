@@ -92,6 +92,14 @@ struct Rows {
 };
 
 /// A connection inside a transaction (or a read-only connection).
+/// One row of the event log (table `events`), as Ctx::event writes it.
+struct EventRow {
+  std::string org_id, type, subject_type, subject_id;
+  std::optional<std::string> thread_id;
+  std::string payload, created_at, actor;
+  int64_t depth = 0;
+};
+
 class Conn {
  public:
   virtual ~Conn() = default;
@@ -115,7 +123,22 @@ class Conn {
   void clear_event_orgs() {
     event_orgs_.clear();
     after_commit_.clear();
+    deferred_events_.clear();
   }
+
+  /// Event rows held back until just before COMMIT (PostgreSQL transactions run by
+  /// Db::transaction). Appending an event needs its organization's event-order lock until
+  /// commit (docs/REALTIME.md); written at the end, the lock is held for one INSERT and the
+  /// COMMIT instead of the whole transaction, so concurrent writers of one organization
+  /// overlap. A savepoint that rolls back drops the rows deferred inside it.
+  bool defers_events() const { return defers_events_; }
+  void set_defers_events(bool on) { defers_events_ = on; }
+  void defer_event(EventRow row) { deferred_events_.push_back(std::move(row)); }
+  size_t deferred_event_count() const { return deferred_events_.size(); }
+  void drop_deferred_events_after(size_t n) {
+    if (deferred_events_.size() > n) deferred_events_.resize(n);
+  }
+  std::vector<EventRow> take_deferred_events() { return std::move(deferred_events_); }
   /// Runs fn once the current transaction has committed (never if it rolls back): wake-ups
   /// of other threads that must see this transaction's rows. Key: one hook per key.
   void after_commit(const void* key, std::function<void()> fn) {
@@ -128,6 +151,8 @@ class Conn {
   }
 
  private:
+  bool defers_events_ = false;
+  std::vector<EventRow> deferred_events_;
   std::vector<std::string> event_orgs_;
   std::vector<std::pair<const void*, std::function<void()>>> after_commit_;
 };
@@ -211,6 +236,13 @@ class Db {
   }
   CommitObserver commit_observer_;
 };
+
+/// Writes event rows now: on PostgreSQL first takes the event-order lock of each organization
+/// (in a fixed order), then multi-row INSERTs in the rows' order; notes the organizations.
+Status write_events(Conn& c, const std::vector<EventRow>& rows);
+
+/// Writes the rows c deferred so far (a transaction that must read its own events back).
+Status flush_deferred_events(Conn& c);
 
 /// Open a database by URL: `sqlite:///abs/path`, `sqlite://./rel/path`, `sqlite::memory:`,
 /// `postgres://…` / `postgresql://…`. Applies missing migrations unless told not to.

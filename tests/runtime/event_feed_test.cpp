@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "api/context.hpp"
+#include "engine_impl.hpp"
 #include "support/engine_fixture.hpp"
 
 using banxway::LiveEvents;
@@ -151,6 +153,31 @@ TEST_P(LiveFeedTest, SignalsReachTheHandler) {
   std::lock_guard<std::mutex> l(sink.mu);
   EXPECT_EQ(sink.signals.front(), R"({"k":"hello"})");
   engine->live_stop();
+}
+
+// Events appended inside a savepoint that rolls back are not written, those around it are, in
+// order (on PostgreSQL event rows wait in the connection until just before COMMIT).
+TEST_P(LiveFeedTest, EventsOfARolledBackSavepointAreNotWritten) {
+  auto& core = engine->impl().core;
+  auto who = engine->system_principal(org_a, "test");
+  ASSERT_TRUE(who.ok());
+  banxway::api::Ctx ctx(core, *who, "test");
+  auto st = core.db->transaction([&](banxway::store::Conn& c) -> banxway::Status {
+    BX_RETURN_IF_ERROR(ctx.event(c, "test.first", "thing", "1", std::nullopt, "{}"));
+    banxway::Status inner = core.db->transaction([&](banxway::store::Conn& c2) -> banxway::Status {
+      BX_RETURN_IF_ERROR(ctx.event(c2, "test.dropped", "thing", "2", std::nullopt, "{}"));
+      return banxway::Internal("fail on purpose");
+    });
+    EXPECT_FALSE(inner.ok());
+    return ctx.event(c, "test.last", "thing", "3", std::nullopt, "{}");
+  });
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  auto rows = core.db->query("SELECT type FROM events WHERE org_id = ? AND type LIKE 'test.%' "
+                             "ORDER BY id", {org_a});
+  ASSERT_TRUE(rows.ok()) << rows.status().to_string();
+  std::vector<std::string> types;
+  for (const auto& r : rows->rows) types.push_back(r.str(0));
+  EXPECT_EQ(types, (std::vector<std::string>{"test.first", "test.last"}));
 }
 
 TEST_P(LiveFeedTest, SecondEngineOnPostgresSeesEventsAndSignals) {

@@ -686,6 +686,7 @@ class PgDb final : public Db {
       *retry = !c->reusable();  // nothing ran yet: safe to retry on a fresh connection
       return st;
     }
+    c->set_defers_events(true);
     try {
       st = run_marked(*c, fn);
     } catch (const std::exception& e) {
@@ -693,9 +694,12 @@ class PgDb final : public Db {
     } catch (...) {
       st = Internal("unknown exception in transaction");
     }
+    c->set_defers_events(false);
     // PostgreSQL turns COMMIT of an aborted transaction into a silent ROLLBACK: if fn ignored a
     // failed statement, report that failure instead of pretending the writes landed.
     if (st.ok() && c->in_failed_transaction()) st = c->last_error();
+    // The events the transaction appended go in last, under their organizations' locks.
+    if (st.ok()) st = flush_deferred_events(*c);
     // Other processes on this database learn of new events at commit (LISTEN bx_events); the
     // payload is the organization, so a listener re-reads only that organization's events.
     for (size_t i = 0; st.ok() && i < c->event_orgs().size(); ++i)
