@@ -155,8 +155,8 @@ TEST_P(LiveFeedTest, SignalsReachTheHandler) {
   engine->live_stop();
 }
 
-// Events appended inside a savepoint that rolls back are not written, those around it are, in
-// order (on PostgreSQL event rows wait in the connection until just before COMMIT).
+// Events and audit rows appended inside a savepoint that rolls back are not written, those
+// around it are, in order (on PostgreSQL they wait in the connection until just before COMMIT).
 TEST_P(LiveFeedTest, EventsOfARolledBackSavepointAreNotWritten) {
   auto& core = engine->impl().core;
   auto who = engine->system_principal(org_a, "test");
@@ -164,11 +164,14 @@ TEST_P(LiveFeedTest, EventsOfARolledBackSavepointAreNotWritten) {
   banxway::api::Ctx ctx(core, *who, "test");
   auto st = core.db->transaction([&](banxway::store::Conn& c) -> banxway::Status {
     BX_RETURN_IF_ERROR(ctx.event(c, "test.first", "thing", "1", std::nullopt, "{}"));
+    BX_RETURN_IF_ERROR(ctx.audit(c, "thing", "1"));
     banxway::Status inner = core.db->transaction([&](banxway::store::Conn& c2) -> banxway::Status {
       BX_RETURN_IF_ERROR(ctx.event(c2, "test.dropped", "thing", "2", std::nullopt, "{}"));
+      BX_RETURN_IF_ERROR(ctx.audit(c2, "thing", "2"));
       return banxway::Internal("fail on purpose");
     });
     EXPECT_FALSE(inner.ok());
+    BX_RETURN_IF_ERROR(ctx.audit(c, "thing", "3"));
     return ctx.event(c, "test.last", "thing", "3", std::nullopt, "{}");
   });
   ASSERT_TRUE(st.ok()) << st.to_string();
@@ -178,6 +181,12 @@ TEST_P(LiveFeedTest, EventsOfARolledBackSavepointAreNotWritten) {
   std::vector<std::string> types;
   for (const auto& r : rows->rows) types.push_back(r.str(0));
   EXPECT_EQ(types, (std::vector<std::string>{"test.first", "test.last"}));
+  auto audit = core.db->query("SELECT target_id FROM audit WHERE org_id = ? AND target_type = "
+                              "'thing' ORDER BY target_id", {org_a});
+  ASSERT_TRUE(audit.ok()) << audit.status().to_string();
+  std::vector<std::string> targets;
+  for (const auto& r : audit->rows) targets.push_back(r.str(0));
+  EXPECT_EQ(targets, (std::vector<std::string>{"1", "3"}));
 }
 
 TEST_P(LiveFeedTest, SecondEngineOnPostgresSeesEventsAndSignals) {
