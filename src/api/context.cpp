@@ -114,13 +114,7 @@ Status Ctx::event(store::Conn& c, std::string_view type, std::string_view subjec
     c.defer_event(std::move(row));
     return Status();
   }
-  auto r = c.query(
-      "INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, payload, created_at, "
-      "actor, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {row.org_id, row.type, row.subject_type, row.subject_id, store::Value(row.thread_id),
-       row.payload, row.created_at, row.actor, row.depth});
-  if (r.ok()) c.note_event_org(org());
-  return r.status();
+  return store::write_events(c, {std::move(row)});
 }
 
 Status Ctx::audit(store::Conn& c, std::string_view target_type, std::string_view target_id,

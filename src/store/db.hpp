@@ -91,7 +91,6 @@ struct Rows {
   auto end() const { return rows.end(); }
 };
 
-/// A connection inside a transaction (or a read-only connection).
 /// One row of the event log (table `events`), as Ctx::event writes it.
 struct EventRow {
   std::string org_id, type, subject_type, subject_id;
@@ -100,6 +99,7 @@ struct EventRow {
   int64_t depth = 0;
 };
 
+/// A connection inside a transaction (or a read-only connection).
 class Conn {
  public:
   virtual ~Conn() = default;
