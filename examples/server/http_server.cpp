@@ -485,13 +485,16 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.keep_alive(keep_alive_);
     if (out_.status != 204) res_.prepare_payload();  // a 204 carries no Content-Length at all
     stream_.expires_after(std::chrono::seconds(srv_.cfg.header_timeout_s));
+    // Counted before the response leaves: a client holding the answer then always finds the
+    // request in /metrics (counted after the write, a scrape on another connection could run
+    // first). The duration is the time to a ready response.
+    record_metrics();
     http::async_write(stream_, res_,
                       beast::bind_front_handler(&Session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
     log_access();
-    record_metrics();
     end_request();
     if (ec) return close();
     if (!keep_alive_) return linger_close();

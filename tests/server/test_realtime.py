@@ -437,8 +437,9 @@ def test_slow_client_is_cut_off_with_a_close_code(rt):
     s = _raw_ws_connect(rt.host, rt.port, rt.key)
     _send_frame(s, json.dumps({"type": "subscribe", "room": "org"}))
     # The client reads nothing while events pile up: the socket buffers fill, then the
-    # server's queue (64 frames here) does, and the server gives up on this client.
-    body = "x" * 3000
+    # server's queue (64 frames here) does, and the server gives up on this client. Large
+    # notes, so a few hundred fill the kernel's buffers even when the machine is busy.
+    body = "x" * 30000
     deadline = time.monotonic() + 60
     while "closing slow client" not in rt.stderr_text():
         assert time.monotonic() < deadline, "server never cut the slow client off"
