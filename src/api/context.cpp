@@ -27,24 +27,6 @@ bool role_allows(Role r, Permission p) {
   return false;
 }
 
-namespace {
-
-// "(?, ?, …), (…)" for n rows of k placeholders.
-std::string value_rows(size_t n, size_t k) {
-  std::string row = "(";
-  for (size_t i = 0; i < k; ++i) row += i ? ", ?" : "?";
-  row += ")";
-  std::string out;
-  out.reserve(n * (row.size() + 2));
-  for (size_t i = 0; i < n; ++i) {
-    if (i) out += ", ";
-    out += row;
-  }
-  return out;
-}
-
-}  // namespace
-
 Status Ctx::flush_appends(store::Conn& c) {
   constexpr size_t kRowsPerStatement = 64;
   if (!events_.empty()) {
@@ -76,7 +58,7 @@ Status Ctx::flush_appends(store::Conn& c) {
       args.emplace_back(now_);
     }
     auto r = c.query("INSERT INTO audit (id, org_id, actor_type, actor_id, op, target_type, "
-                     "target_id, detail, created_at) VALUES " + value_rows(n, 9),
+                     "target_id, detail, created_at) VALUES " + store::value_rows(n, 9),
                      args);
     if (!r.ok()) return r.status();
   }

@@ -237,8 +237,7 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
     if (!outbound && !out.new_thread) {
       BX_ASSIGN_OR_RETURN(auto st, c.query("SELECT status FROM threads WHERE id = ? AND org_id = ?",
                                            {thread_id, org}));
-      std::string_view s = st.empty() ? std::string_view() : st[0].text(0);
-      reopen = s == "resolved" || s == "closed" || s == "snoozed";
+      reopen = !st.empty() && inbound_reopens(st[0].text(0));
     }
     t = c.query(reopen ? update_thread_reopen : update_thread,
                 {outbound ? 0 : 1, p.date, snippet, p.date, p.date, ctx.now(), ctx.now(),

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "pipeline/shipment_links.hpp"
+#include "pipeline/threading.hpp"
 #include "services/common.hpp"
 #include "services/notifications.hpp"
 #include "services/contacts.hpp"
@@ -77,8 +78,7 @@ Result<std::optional<FoundThread>> thread_for(store::Conn& c, api::Ctx& ctx,
 
 // An inbound message reopens a thread that is resolved, closed or snoozed.
 bool reopens(const std::optional<FoundThread>& t, bool inbound) {
-  return inbound && t &&
-         (t->status == "resolved" || t->status == "closed" || t->status == "snoozed");
+  return inbound && t && inbound_reopens(t->status);
 }
 
 Result<std::string> new_thread(store::Conn& c, api::Ctx& ctx, const PhoneContact& who,

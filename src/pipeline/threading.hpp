@@ -63,6 +63,11 @@ Status record_refs(store::Conn& c, const std::string& org, const std::string& th
                    const std::string& message_row_id, const ThreadingInput& in,
                    const std::string& now);
 
+/// Whether an inbound message reopens a thread in this status (resolved, closed or snoozed).
+inline bool inbound_reopens(std::string_view status) {
+  return status == "resolved" || status == "closed" || status == "snoozed";
+}
+
 /// Moves every message (notes included), ref, action, tag, shipment link, follower and
 /// notification of `sources` into `target`, joins their channel lists and unread counts, marks
 /// each source merged (closed, merged_into = target), recomputes the target's counters and

@@ -143,6 +143,19 @@ Status Db::run_nested(Conn& c, const std::function<Status(Conn&)>& fn) {
   return st;
 }
 
+std::string value_rows(size_t n, size_t k) {
+  std::string row = "(";
+  for (size_t i = 0; i < k; ++i) row += i ? ", ?" : "?";
+  row += ")";
+  std::string out;
+  out.reserve(n * (row.size() + 2));
+  for (size_t i = 0; i < n; ++i) {
+    if (i) out += ", ";
+    out += row;
+  }
+  return out;
+}
+
 Status write_events(Conn& c, const std::vector<EventRow>& rows) {
   if (rows.empty()) return Status();
   if (c.dialect() == Dialect::postgres) {
@@ -162,14 +175,10 @@ Status write_events(Conn& c, const std::vector<EventRow>& rows) {
   constexpr size_t kRowsPerStatement = 64;
   for (size_t at = 0; at < rows.size(); at += kRowsPerStatement) {
     const size_t n = std::min(kRowsPerStatement, rows.size() - at);
-    std::string sql =
-        "INSERT INTO events (org_id, type, subject_type, subject_id, thread_id, payload, "
-        "created_at, actor, depth) VALUES ";
     std::vector<Value> args;
     args.reserve(n * 9);
     for (size_t i = at; i < at + n; ++i) {
       const auto& e = rows[i];
-      sql += i > at ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
       args.emplace_back(e.org_id);
       args.emplace_back(e.type);
       args.emplace_back(e.subject_type);
@@ -180,7 +189,11 @@ Status write_events(Conn& c, const std::vector<EventRow>& rows) {
       args.emplace_back(e.actor);
       args.emplace_back(e.depth);
     }
-    BX_RETURN_IF_ERROR(c.query(sql, args).status());
+    BX_RETURN_IF_ERROR(c.query("INSERT INTO events (org_id, type, subject_type, subject_id, "
+                               "thread_id, payload, created_at, actor, depth) VALUES " +
+                                   value_rows(n, 9),
+                               args)
+                           .status());
   }
   for (const auto& r : rows) c.note_event_org(r.org_id);
   return Status();

@@ -237,6 +237,9 @@ class Db {
   CommitObserver commit_observer_;
 };
 
+/// "(?, …, ?), (?, …)": n rows of k placeholders, for multi-row INSERTs.
+std::string value_rows(size_t n, size_t k);
+
 /// Writes event rows now: on PostgreSQL first takes the event-order lock of each organization
 /// (in a fixed order), then multi-row INSERTs in the rows' order; notes the organizations.
 Status write_events(Conn& c, const std::vector<EventRow>& rows);

@@ -120,43 +120,40 @@ std::string state_json(const RunRow& r) {
   return "{\"n\":" + std::to_string(r.n) + ",\"wait_seq\":" + std::to_string(r.wait_seq) + "}";
 }
 
-Status history(store::Conn& c, const RunRow& run, std::optional<int> step, const Step* st,
-               std::string_view action, std::string_view input, std::string_view decision,
-               std::string_view output, const std::optional<std::string>& error, int attempt,
-               const std::string& now) {
-  return c
-      .query("INSERT INTO workflow_run_steps (run_id, org_id, step, step_id, action, input, "
-             "decision, output, error, attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             {run.id, run.org, step ? store::Value(*step) : store::Value(),
-              st ? store::Value(st->id) : store::Value(), action, input, decision, output,
-              store::Value(error), attempt, now})
-      .status();
-}
-
-// History rows collected during one step's transaction and written with one INSERT (a timer's
-// resume and the step it leads to).
+// History rows (workflow_run_steps) written with one INSERT: one row, or those collected during
+// one step's transaction (a timer's resume and the step it leads to).
 struct HistoryRows {
-  std::string values;
+  size_t n = 0;
   std::vector<store::Value> args;
   void add(const RunRow& run, std::optional<int> step, const Step* st, std::string_view action,
            std::string_view input, std::string_view decision, std::string_view output,
            const std::optional<std::string>& error, int attempt, const std::string& now) {
-    values += values.empty() ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    ++n;
     args.insert(args.end(), {run.id, run.org, step ? store::Value(*step) : store::Value(),
                              st ? store::Value(st->id) : store::Value(), action, input, decision,
                              output, store::Value(error), attempt, now});
   }
   Status flush(store::Conn& c) {
-    if (values.empty()) return Status();
+    if (n == 0) return Status();
     Status st = c.query("INSERT INTO workflow_run_steps (run_id, org_id, step, step_id, action, "
-                        "input, decision, output, error, attempt, created_at) VALUES " + values,
+                        "input, decision, output, error, attempt, created_at) VALUES " +
+                            store::value_rows(n, 11),
                         args)
                     .status();
-    values.clear();
+    n = 0;
     args.clear();
     return st;
   }
 };
+
+Status history(store::Conn& c, const RunRow& run, std::optional<int> step, const Step* st,
+               std::string_view action, std::string_view input, std::string_view decision,
+               std::string_view output, const std::optional<std::string>& error, int attempt,
+               const std::string& now) {
+  HistoryRows one;
+  one.add(run, step, st, action, input, decision, output, error, attempt, now);
+  return one.flush(c);
+}
 
 Status save_run(store::Conn& c, const RunRow& run, const std::string& now,
                 const std::optional<std::string>& wait_event = {},
