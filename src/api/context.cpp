@@ -57,10 +57,10 @@ Status Ctx::flush_appends(store::Conn& c) {
       args.emplace_back(a.detail);
       args.emplace_back(now_);
     }
-    auto r = c.query("INSERT INTO audit (id, org_id, actor_type, actor_id, op, target_type, "
-                     "target_id, detail, created_at) VALUES " + store::value_rows(n, 9),
-                     args);
-    if (!r.ok()) return r.status();
+    BX_RETURN_IF_ERROR(c.write_deferred("INSERT INTO audit (id, org_id, actor_type, actor_id, "
+                                        "op, target_type, target_id, detail, created_at) VALUES " +
+                                            store::value_rows(n, 9),
+                                        args));
   }
   audits_.clear();
   return Status();
@@ -106,12 +106,11 @@ Status Ctx::audit(store::Conn& c, std::string_view target_type, std::string_view
                        std::string(detail_json)});
     return Status();
   }
-  auto r = c.query(
+  return c.write_deferred(
       "INSERT INTO audit (id, org_id, actor_type, actor_id, op, target_type, target_id, detail, "
       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {new_id(), org(), who_.actor_type, who_.actor_id, op_, target_type, target_id, detail_json,
        now_});
-  return r.status();
 }
 
 Principal system_principal(const std::string& org_id, const std::string& label) {

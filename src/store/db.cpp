@@ -126,7 +126,7 @@ Status Db::run_nested(Conn& c, const std::function<Status(Conn&)>& fn) {
   for (const auto& o : t_open)
     if (o.db == this) depth = std::max(depth, o.depth + 1);
   const std::string name = "bx_sp" + std::to_string(depth);
-  BX_RETURN_IF_ERROR(c.exec_script("SAVEPOINT " + name));
+  BX_RETURN_IF_ERROR(c.exec_deferred("SAVEPOINT " + name));
   const size_t deferred = c.deferred_event_count();
   t_open.push_back({this, &c, depth});
   Status st;
@@ -136,7 +136,13 @@ Status Db::run_nested(Conn& c, const std::function<Status(Conn&)>& fn) {
     st = Internal(std::string("exception in transaction: ") + e.what());
   }
   t_open.pop_back();
-  if (st.ok()) return c.exec_script("RELEASE SAVEPOINT " + name);
+  if (st.ok()) {
+    // Writes held inside the savepoint must have succeeded before it counts as done; a
+    // failed one leaves the release unexecuted, so the rollback below still finds it.
+    st = c.exec_deferred("RELEASE SAVEPOINT " + name);
+    if (st.ok()) st = c.settle_deferred();
+    if (st.ok()) return st;
+  }
   c.drop_deferred_events_after(deferred);
   (void)c.exec_script("ROLLBACK TO SAVEPOINT " + name);
   (void)c.exec_script("RELEASE SAVEPOINT " + name);
@@ -170,7 +176,7 @@ Status write_events(Conn& c, const std::vector<EventRow>& rows) {
     orgs.erase(std::unique(orgs.begin(), orgs.end()), orgs.end());
     for (const auto& o : orgs)
       BX_RETURN_IF_ERROR(
-          c.query("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", {o}).status());
+          c.write_deferred("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", {o}));
   }
   constexpr size_t kRowsPerStatement = 64;
   for (size_t at = 0; at < rows.size(); at += kRowsPerStatement) {
@@ -189,11 +195,10 @@ Status write_events(Conn& c, const std::vector<EventRow>& rows) {
       args.emplace_back(e.actor);
       args.emplace_back(e.depth);
     }
-    BX_RETURN_IF_ERROR(c.query("INSERT INTO events (org_id, type, subject_type, subject_id, "
-                               "thread_id, payload, created_at, actor, depth) VALUES " +
-                                   value_rows(n, 9),
-                               args)
-                           .status());
+    BX_RETURN_IF_ERROR(c.write_deferred("INSERT INTO events (org_id, type, subject_type, "
+                                        "subject_id, thread_id, payload, created_at, actor, "
+                                        "depth) VALUES " + value_rows(n, 9),
+                                        args));
   }
   for (const auto& r : rows) c.note_event_org(r.org_id);
   return Status();

@@ -110,6 +110,21 @@ class Conn {
   virtual Dialect dialect() const = 0;
   /// Run several ;-separated statements without parameters (migrations).
   virtual Status exec_script(std::string_view sql) = 0;
+  /// A statement without parameters or rows that cannot fail in a healthy transaction
+  /// (SAVEPOINT, RELEASE SAVEPOINT, SET LOCAL). PostgreSQL holds it and sends it with the next
+  /// statement, in one round trip; a failure surfaces there. SQLite runs it now.
+  virtual Status exec_deferred(std::string_view sql) { return exec_script(sql); }
+  /// A write whose rows and count the caller does not need (audit, run history). PostgreSQL
+  /// holds it like exec_deferred; its failure surfaces at the next statement, and at the latest
+  /// when the enclosing savepoint (settle_deferred) or transaction ends. SQLite runs it now.
+  virtual Status write_deferred(std::string_view sql, std::span<const Value> params) {
+    return query(sql, params).status();
+  }
+  Status write_deferred(std::string_view sql, std::initializer_list<Value> params) {
+    return write_deferred(sql, std::span<const Value>(params.begin(), params.size()));
+  }
+  /// Sends held writes now and reports the first failure (a savepoint about to be released).
+  virtual Status settle_deferred() { return Status(); }
 
   /// Records that the current transaction appended events for `org_id`; after COMMIT the Db
   /// tells its commit observer (and, on PostgreSQL, other processes via NOTIFY bx_events).

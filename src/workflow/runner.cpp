@@ -135,11 +135,10 @@ struct HistoryRows {
   }
   Status flush(store::Conn& c) {
     if (n == 0) return Status();
-    Status st = c.query("INSERT INTO workflow_run_steps (run_id, org_id, step, step_id, action, "
-                        "input, decision, output, error, attempt, created_at) VALUES " +
-                            store::value_rows(n, 11),
-                        args)
-                    .status();
+    Status st = c.write_deferred("INSERT INTO workflow_run_steps (run_id, org_id, step, step_id, "
+                                 "action, input, decision, output, error, attempt, created_at) "
+                                 "VALUES " + store::value_rows(n, 11),
+                                 args);
     n = 0;
     args.clear();
     return st;
@@ -161,14 +160,12 @@ Status save_run(store::Conn& c, const RunRow& run, const std::string& now,
                 const std::optional<std::string>& error = {}) {
   const bool final = run.status == "completed" || run.status == "failed" ||
                      run.status == "cancelled" || run.status == "skipped";
-  return c
-      .query("UPDATE workflow_runs SET status = ?, step = ?, state = ?, attempts = ?, "
-             "wait_event = ?, wait_until = ?, error = ?, updated_at = ?, finished_at = ? "
-             "WHERE id = ?",
-             {run.status, run.step, state_json(run), run.attempts, store::Value(wait_event),
-              store::Value(wait_until), store::Value(error), now,
-              final ? store::Value(now) : store::Value(), run.id})
-      .status();
+  return c.write_deferred(
+      "UPDATE workflow_runs SET status = ?, step = ?, state = ?, attempts = ?, wait_event = ?, "
+      "wait_until = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?",
+      {run.status, run.step, state_json(run), run.attempts, store::Value(wait_event),
+       store::Value(wait_until), store::Value(error), now,
+       final ? store::Value(now) : store::Value(), run.id});
 }
 
 Principal workflow_principal(const RunRow& run) {

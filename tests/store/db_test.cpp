@@ -371,6 +371,104 @@ TEST_P(DbTest, FailedTransactionWritesNothing) {
   EXPECT_EQ(count("users"), users_before + 1);
 }
 
+// Conn::write_deferred: on PostgreSQL the write travels with the next statement. It must
+// still be seen by that statement, and a failure must be reported by the savepoint it was
+// made in (which alone rolls back), or fail the whole transaction at the top level.
+TEST_P(DbTest, DeferredWritesKeepTheirOrderAndFailInTheirOwnSavepoint) {
+  insert_org(kOrg);
+  const char* insert_user =
+      "INSERT INTO users (id, org_id, email, role, created_at, updated_at) "
+      "VALUES (?, ?, ?, 'agent', ?, ?)";
+  auto user = [&](Conn& c, const char* id, const char* email) {
+    return c.write_deferred(insert_user, {id, kOrg, email, kT0, kT0});
+  };
+  auto has = [&](const char* id) {
+    return !must_query("SELECT id FROM users WHERE id = ?", {id}).empty();
+  };
+  const char* u1 = "0190a0a0-0000-7000-8000-000000000021";
+  const char* u2 = "0190a0a0-0000-7000-8000-000000000022";
+  const char* u3 = "0190a0a0-0000-7000-8000-000000000023";
+  const char* u4 = "0190a0a0-0000-7000-8000-000000000024";
+  const char* u5 = "0190a0a0-0000-7000-8000-000000000025";
+  const char* u6 = "0190a0a0-0000-7000-8000-000000000026";
+
+  // Seen by the next statement of the same transaction, and committed.
+  int64_t seen = -1;
+  Status st = db_->transaction([&](Conn& c) -> Status {
+    BX_RETURN_IF_ERROR(user(c, u1, "a@x"));
+    auto r = c.query("SELECT COUNT(*) FROM users WHERE org_id = ?", {kOrg});
+    if (!r.ok()) return r.status();
+    seen = r->rows[0].int64(0);
+    return Status();
+  });
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(seen, 1);
+  EXPECT_TRUE(has(u1));
+
+  // A failing write inside a savepoint: that savepoint reports it and rolls back alone (u3
+  // goes with it); the writes before and after it commit.
+  Status inner;
+  st = db_->transaction([&](Conn& c) -> Status {
+    BX_RETURN_IF_ERROR(user(c, u2, "b@x"));
+    inner = db_->transaction([&](Conn& c2) -> Status {
+      BX_RETURN_IF_ERROR(user(c2, u3, "c@x"));
+      return user(c2, u1, "dup@x");  // u1 exists: a unique violation
+    });
+    return user(c, u4, "d@x");
+  });
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(inner.code(), Code::already_exists) << inner.to_string();
+  EXPECT_NE(inner.message().find("users"), std::string::npos) << inner.to_string();
+  EXPECT_TRUE(has(u2));
+  EXPECT_FALSE(has(u3));
+  EXPECT_TRUE(has(u4));
+
+  // At the top level the failure fails the transaction, even when nothing follows the write.
+  st = db_->transaction([&](Conn& c) -> Status {
+    BX_RETURN_IF_ERROR(user(c, u5, "e@x"));
+    return user(c, u1, "dup@x");
+  });
+  EXPECT_EQ(st.code(), Code::already_exists) << st.to_string();
+  EXPECT_FALSE(has(u5));
+
+  // A savepoint that fails before sending anything rolls back cleanly, and the transaction
+  // goes on.
+  st = db_->transaction([&](Conn& c) -> Status {
+    inner = db_->transaction([&](Conn&) -> Status { return banxway::Conflict("no"); });
+    return user(c, u6, "f@x");
+  });
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(inner.code(), Code::conflict);
+  EXPECT_TRUE(has(u6));
+  EXPECT_EQ(count("users"), 4);
+}
+
+// PostgreSQL keeps up to 1,000 prepared statements per connection; past that a statement is
+// parsed with each use. Two such statements held in one pipeline must each run as written.
+TEST_P(DbTest, StatementsPastThePreparedCacheRunAsWrittenEvenWhenHeld) {
+  insert_org(kOrg);
+  const char* u1 = "0190a0a0-0000-7000-8000-000000000031";
+  const char* u2 = "0190a0a0-0000-7000-8000-000000000032";
+  Status st = db_->transaction([&](Conn& c) -> Status {
+    for (int i = 0; i < 1010; ++i) {
+      auto r = c.query("SELECT ? + " + std::to_string(i), {1});
+      if (!r.ok()) return r.status();
+      if (r->rows[0].int64(0) != i + 1) return banxway::Internal("wrong sum at " + std::to_string(i));
+    }
+    BX_RETURN_IF_ERROR(c.write_deferred("INSERT INTO users (id, org_id, email, role, created_at, "
+                                        "updated_at) VALUES (?, ?, ?, 'agent', ?, ?)",
+                                        {u1, kOrg, "a@x", kT0, kT0}));
+    return c.write_deferred("INSERT INTO users (id, org_id, email, role, created_at, updated_at) "
+                            "VALUES (?, ?, ?, 'viewer', ?, ?)",
+                            {u2, kOrg, "b@x", kT0, kT0});
+  });
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  Rows r = must_query("SELECT id, role FROM users ORDER BY id");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].str(1), "agent");
+  EXPECT_EQ(r[1].str(1), "viewer");
+}
+
 TEST_P(DbTest, AffectedRowCounts) {
   insert_org(kOrg);
   insert_thread(kThread, "a", kT0);

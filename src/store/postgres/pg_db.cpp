@@ -348,37 +348,64 @@ class PgConn final : public Conn {
   PGconn* raw() { return pg_; }
 
   Result<Rows> query(std::string_view sql, std::span<const Value> params) override {
-    auto prepared = prepare(sql);
-    if (!prepared.ok()) return prepared.status();
-    const Prepared& st = *prepared;
-    if (st.nparams != static_cast<int>(params.size()))
-      return Internal("statement expects " + std::to_string(st.nparams) + " parameters, got " +
-                      std::to_string(params.size()) + ": " + quote(sql));
-    // Every parameter travels as text and the server converts it to the type it inferred.
-    std::vector<std::string> texts(params.size());
-    std::vector<const char*> values(params.size(), nullptr);
-    for (size_t i = 0; i < params.size(); ++i) {
-      const auto& v = params[i].v;
-      if (v.index() == 0) continue;
-      if (v.index() == 1) texts[i] = std::to_string(std::get<1>(v));
-      if (v.index() == 2) texts[i] = format_double(std::get<2>(v));
-      values[i] = v.index() == 3 ? std::get<3>(v).c_str() : texts[i].c_str();
+    auto held = hold(sql, params);
+    if (!held.ok()) return held.status();
+    if (!pending_.empty()) {
+      Rows rows;
+      BX_RETURN_IF_ERROR(pipeline(&*held, &rows));
+      return rows;
     }
-    PgResult r(PQexecPrepared(pg_, st.name.c_str(), static_cast<int>(values.size()), values.data(),
-                              nullptr, nullptr, 0),
+    std::vector<const char*> values = held->values();
+    const int n = static_cast<int>(values.size());
+    PgResult r(held->name.empty()
+                   ? PQexecParams(pg_, held->text.c_str(), n, nullptr, values.data(), nullptr,
+                                  nullptr, 0)
+                   : PQexecPrepared(pg_, held->name.c_str(), n, values.data(), nullptr, nullptr, 0),
                &PQclear);
     BX_RETURN_IF_ERROR(check(r.get(), "query", sql));
     return to_rows(r.get());
   }
 
   Status exec_script(std::string_view sql) override {
+    if (sql == "ROLLBACK") pending_.clear();  // discarded with everything else
+    if (!pending_.empty()) {
+      // One statement rides the pipeline with the held ones; a script (several statements)
+      // cannot, as a pipeline takes one statement per message.
+      if (sql.find(';') == std::string_view::npos) {
+        Held h{std::string(sql), {}, std::string(sql), {}, false};
+        return pipeline(&h, nullptr);
+      }
+      BX_RETURN_IF_ERROR(pipeline(nullptr, nullptr));
+    }
     PgResult r(PQexec(pg_, std::string(sql).c_str()), &PQclear);
     return check(r.get(), "script", sql);
   }
 
-  /// Usable for the next caller: connected and not inside a transaction.
+  Status exec_deferred(std::string_view sql) override {
+    if (!in_transaction()) return exec_script(sql);
+    pending_.push_back(Held{std::string(sql), {}, std::string(sql), {}, false});
+    return Status();
+  }
+
+  Status write_deferred(std::string_view sql, std::span<const Value> params) override {
+    if (!in_transaction()) return query(sql, params).status();  // nothing would send it
+    auto held = hold(sql, params);
+    if (!held.ok()) return held.status();
+    held->write = true;
+    pending_.push_back(std::move(*held));
+    return Status();
+  }
+
+  Status settle_deferred() override {
+    for (const auto& h : pending_)
+      if (h.write) return pipeline(nullptr, nullptr);
+    return Status();  // savepoint commands alone can wait for the next statement
+  }
+
+  /// Usable for the next caller: connected, not inside a transaction, nothing held back.
   bool reusable() const {
-    return PQstatus(pg_) == CONNECTION_OK && PQtransactionStatus(pg_) == PQTRANS_IDLE;
+    return !broken_ && pending_.empty() && PQstatus(pg_) == CONNECTION_OK &&
+           PQtransactionStatus(pg_) == PQTRANS_IDLE;
   }
 
   /// Cheap check before handing out an idle connection: reads whatever the server sent while
@@ -403,24 +430,114 @@ class PgConn final : public Conn {
 
  private:
   struct Prepared {
-    std::string name;
+    std::string name;  // empty: not kept on the server (the cache is full); `text` is sent
     int nparams;
+    std::string text;  // the statement as the server reads it ($1 placeholders), when unnamed
   };
+
+  /// A statement ready to send: a prepared one with its parameters as text, or (no name and
+  /// no parameters) a plain command sent as is.
+  struct Held {
+    std::string sql;   // as the caller wrote it (for error messages)
+    std::string name;  // the prepared statement, or empty to send `text` with its parameters
+    std::string text;
+    std::vector<std::optional<std::string>> params;
+    bool write = false;  // from write_deferred: its failure must surface before a savepoint ends
+    std::vector<const char*> values() const {
+      std::vector<const char*> v(params.size(), nullptr);
+      for (size_t i = 0; i < params.size(); ++i)
+        if (params[i]) v[i] = params[i]->c_str();
+      return v;
+    }
+  };
+
+  Result<Held> hold(std::string_view sql, std::span<const Value> params) {
+    auto prepared = prepare(sql);
+    if (!prepared.ok()) return prepared.status();
+    const Prepared& st = *prepared;
+    if (st.nparams != static_cast<int>(params.size()))
+      return Internal("statement expects " + std::to_string(st.nparams) + " parameters, got " +
+                      std::to_string(params.size()) + ": " + quote(sql));
+    // Every parameter travels as text and the server converts it to the type it inferred.
+    Held h{std::string(sql), st.name, st.text,
+           std::vector<std::optional<std::string>>(params.size()), false};
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto& v = params[i].v;
+      if (v.index() == 1) h.params[i] = std::to_string(std::get<1>(v));
+      if (v.index() == 2) h.params[i] = format_double(std::get<2>(v));
+      if (v.index() == 3) h.params[i] = std::get<3>(v);
+    }
+    return h;
+  }
+
+  /// Sends the held statements and then `last` (if any) in one pipeline: one round trip for
+  /// all. The first failure is the answer; the server skips the rest of the pipeline after it,
+  /// so a savepoint release held behind a failed write does not happen.
+  Status pipeline(const Held* last, Rows* out) {
+    std::vector<Held> held = std::move(pending_);
+    pending_.clear();
+    const std::string_view what = last ? std::string_view(last->sql) : std::string_view(held.back().sql);
+    if (PQenterPipelineMode(pg_) != 1) {
+      broken_ = true;
+      return check(nullptr, "pipeline", what);
+    }
+    bool ok = true;
+    auto send = [&](const Held& h) {
+      std::vector<const char*> v = h.values();
+      const int n = static_cast<int>(v.size());
+      if (h.name.empty())
+        ok = ok && PQsendQueryParams(pg_, h.text.c_str(), n, nullptr, v.data(), nullptr, nullptr, 0) == 1;
+      else
+        ok = ok && PQsendQueryPrepared(pg_, h.name.c_str(), n, v.data(), nullptr, nullptr, 0) == 1;
+    };
+    for (const auto& h : held) send(h);
+    if (last) send(*last);
+    ok = ok && PQpipelineSync(pg_) == 1;
+    Status first;
+    const size_t n = held.size() + (last ? 1 : 0);
+    // Results arrive in order, each followed by a null; then the sync marker.
+    for (size_t i = 0; ok && i < n; ++i) {
+      PgResult r(PQgetResult(pg_), &PQclear);
+      if (!r) {
+        ok = false;
+        break;
+      }
+      const Held& h = i < held.size() ? held[i] : *last;
+      if (PQresultStatus(r.get()) != PGRES_PIPELINE_ABORTED) {
+        Status s = check(r.get(), "query", h.sql);
+        if (first.ok() && !s.ok()) first = s;
+        if (s.ok() && out && i == n - 1 && last) *out = to_rows(r.get());
+      }
+      PgResult end(PQgetResult(pg_), &PQclear);
+      if (end) ok = false;  // one result per statement: anything else is a protocol upset
+    }
+    if (ok) {
+      PgResult sync(PQgetResult(pg_), &PQclear);
+      ok = sync && PQresultStatus(sync.get()) == PGRES_PIPELINE_SYNC;
+    }
+    if (!ok || PQexitPipelineMode(pg_) != 1) {
+      broken_ = true;  // never handed out again
+      return first.ok() ? check(nullptr, "pipeline", what) : first;
+    }
+    if (!first.ok()) last_error_ = first;
+    return first;
+  }
 
   // The map caches the rewrite too: a statement is rewritten and parsed once per connection.
   Result<Prepared> prepare(std::string_view sql) {
     auto it = prepared_.find(std::string(sql));
     if (it != prepared_.end()) return it->second;
     Rewritten rw = rewrite_placeholders(sql);
-    // "" is libpq's unnamed statement, replaced by the next one prepared that way.
-    bool cache = prepared_.size() < kMaxPreparedPerConn;
-    std::string name = cache ? "bx_" + std::to_string(prepared_.size() + 1) : "";
+    // Past the cache's size a statement is parsed with each execution (never as libpq's one
+    // unnamed statement: two of those held in one pipeline would overwrite each other).
+    if (prepared_.size() >= kMaxPreparedPerConn) return Prepared{"", rw.nparams, std::move(rw.sql)};
+    std::string name = "bx_" + std::to_string(prepared_.size() + 1);
     // No parameter types: the server infers each from its context (a uuid column, a timestamptz
     // comparison, ...), which is what lets one SQL text with text parameters run on both backends.
     PgResult r(PQprepare(pg_, name.c_str(), rw.sql.c_str(), rw.nparams, nullptr), &PQclear);
     BX_RETURN_IF_ERROR(check(r.get(), "prepare", sql));
-    Prepared p{std::move(name), rw.nparams};
-    if (cache) prepared_.emplace(std::string(sql), p);
+    Prepared p{std::move(name), rw.nparams, {}};
+    prepared_.emplace(std::string(sql), p);
     return p;
   }
 
@@ -461,6 +578,8 @@ class PgConn final : public Conn {
   PGconn* pg_;
   std::string secret_;
   std::unordered_map<std::string, Prepared> prepared_;
+  std::vector<Held> pending_;  // held statements not sent yet
+  bool broken_ = false;               // a pipeline went wrong: close rather than reuse
   bool saw_retryable_ = false;
   Status last_error_;
 };
@@ -703,9 +822,8 @@ class PgDb final : public Db {
     // Other processes on this database learn of new events at commit (LISTEN bx_events); the
     // payload is the organization, so a listener re-reads only that organization's events.
     for (size_t i = 0; st.ok() && i < c->event_orgs().size(); ++i)
-      st = static_cast<Conn&>(*c)
-               .query("SELECT pg_notify('bx_events', ?)", {c->event_orgs()[i]})
-               .status();
+      st = static_cast<Conn&>(*c).write_deferred("SELECT pg_notify('bx_events', ?)",
+                                                 {c->event_orgs()[i]});
     if (st.ok()) st = c->exec_script("COMMIT");
     if (st.ok()) committed(*c);
     if (!st.ok()) {
