@@ -404,12 +404,14 @@ Result<int> JobQueue::run_batch(int max, std::string_view worker,
         // Jobs that succeed are marked done together by one statement at the end (the common
         // case: a timer per job); the others are recorded one by one as usual.
         std::string done_sql;
+        std::vector<store::Value> done_ids;
         std::vector<store::Value> done_params{format_time(core_.clock->now())};
         for (const Job& job : grouped) {
           JobResult r = invoke(job);
           if (r.outcome == JobOutcome::done) {
             done_sql += done_sql.empty() ? "(id = ? AND locked_by = ? AND attempts = ?)"
                                          : " OR (id = ? AND locked_by = ? AND attempts = ?)";
+            done_ids.emplace_back(job.id);
             done_params.insert(done_params.end(), {job.id, job.locked_by, job.attempts});
             continue;
           }
@@ -420,9 +422,15 @@ Result<int> JobQueue::run_batch(int max, std::string_view worker,
         if (done_sql.empty()) return Status();
         // A job whose claim was lost meanwhile (lease expired, re-claimed) matches no row: its
         // outcome is not recorded, as finish() would have refused it. Nothing reads the
-        // count, so on PostgreSQL it travels with the COMMIT.
+        // count, so on PostgreSQL it travels with the COMMIT. The rows are found by primary
+        // key: the status is compared as an expression so that PostgreSQL does not also read
+        // jobs_due's 'running' range, which holds an entry for every job run since the last
+        // vacuum (7,000 of them, 0.5 ms per update, in a burst of 10,000 timers).
+        const std::string in = store::value_rows(1, done_ids.size());  // (?, ?, ...)
+        done_params.insert(done_params.end(), done_ids.begin(), done_ids.end());
         return c.write_deferred("UPDATE jobs SET status = 'done', lease_until = NULL, "
-                                "updated_at = ? WHERE status = 'running' AND (" + done_sql + ")",
+                                "updated_at = ? WHERE (" + done_sql + ") AND id IN " + in +
+                                    " AND (status || '') = 'running'",
                                 done_params);
       });
       // A failed commit loses the outcomes: those jobs run again after their lease.
