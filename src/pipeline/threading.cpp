@@ -106,9 +106,20 @@ Result<ThreadDecision> resolve_thread(store::Conn& c, const std::string& org,
   std::string ti = thread_index_key(in.thread_index);
   if (!ti.empty()) cands.push_back({ti, "thread-index", false});
 
-  std::map<std::string, std::string> found;  // ref -> thread
+  // ref -> its thread, already followed past a merge when the thread says so. The thread's
+  // merged_into comes with the ref (no lookup per ref in the common, unmerged case); a ref
+  // whose thread row is missing resolves to nothing, as live_thread would.
+  struct Found {
+    std::string thread;
+    bool exists;
+    std::optional<std::string> merged_into;
+  };
+  std::map<std::string, Found> found;
   for (size_t i = 0; i < cands.size(); i += 100) {
-    std::string sql = "SELECT ref, thread_id FROM message_refs WHERE org_id = ? AND ref IN (";
+    std::string sql =
+        "SELECT r.ref, r.thread_id, t.id IS NOT NULL, t.merged_into FROM message_refs r "
+        "LEFT JOIN threads t ON t.id = r.thread_id AND t.org_id = r.org_id "
+        "WHERE r.org_id = ? AND r.ref IN (";
     std::vector<store::Value> args{org};
     for (size_t j = i; j < std::min(cands.size(), i + 100); ++j) {
       sql += j == i ? "?" : ",?";
@@ -116,7 +127,7 @@ Result<ThreadDecision> resolve_thread(store::Conn& c, const std::string& org,
     }
     sql += ")";
     BX_ASSIGN_OR_RETURN(auto rows, c.query(sql, args));
-    for (const auto& r : rows) found[r.str(0)] = r.str(1);
+    for (const auto& r : rows) found[r.str(0)] = Found{r.str(1), r.int64(2) != 0, r.opt(3)};
   }
 
   ThreadDecision d;
@@ -125,7 +136,14 @@ Result<ThreadDecision> resolve_thread(store::Conn& c, const std::string& org,
     std::optional<std::string> t;
     const char* reason = cand.reason;
     if (auto f = found.find(cand.ref); f != found.end()) {
-      BX_ASSIGN_OR_RETURN(t, live_thread(c, org, f->second));
+      const Found& fd = f->second;
+      if (!fd.exists) {
+        t.reset();
+      } else if (!fd.merged_into) {
+        t = fd.thread;
+      } else {
+        BX_ASSIGN_OR_RETURN(t, live_thread(c, org, *fd.merged_into));
+      }
     } else if (cand.header) {
       // banxway's own ids name their thread even when the sent message's ref row is missing.
       if (auto own = thread_of_own_message_id(cand.ref)) {
