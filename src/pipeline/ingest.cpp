@@ -187,24 +187,23 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
     BX_ASSIGN_OR_RETURN(out.message_json, services::message_json(c, ctx, id));
   }
 
-  // Blobs first-seen rows, then the message's attachments.
+  // Blobs first-seen rows, then the message's attachments. Nothing reads their results: on
+  // PostgreSQL they travel with the next statement (store::Conn::write_deferred).
   auto blob_row = [&](const std::string& sha, size_t size, const std::string& type) -> Status {
-    auto b = c.query(
+    return c.write_deferred(
         "INSERT INTO blobs (org_id, sha256, size, media_type, created_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (org_id, sha256) DO NOTHING",
         {org, sha, static_cast<int64_t>(size), type, ctx.now()});
-    return b.status();
   };
   BX_RETURN_IF_ERROR(blob_row(p.raw_sha, p.raw_size, "message/rfc822"));
   for (size_t i = 0; i < m.attachments.size(); ++i) {
     const auto& a = m.attachments[i];
     BX_RETURN_IF_ERROR(blob_row(p.attachment_shas[i], a.data.size(), a.media_type));
-    auto ar = c.query(
+    BX_RETURN_IF_ERROR(c.write_deferred(
         "INSERT INTO attachments (id, org_id, message_id, blob_sha256, filename, media_type, size, "
         "content_id, is_inline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {ctx.new_id(), org, id, p.attachment_shas[i], opt(a.filename), a.media_type,
-         static_cast<int64_t>(a.data.size()), opt(a.content_id), a.is_inline, ctx.now()});
-    if (!ar.ok()) return ar.status();
+         static_cast<int64_t>(a.data.size()), opt(a.content_id), a.is_inline, ctx.now()}));
   }
   BX_RETURN_IF_ERROR(record_refs(c, org, thread_id, id, p.tin, ctx.now()));
   // Container numbers / AWBs of a shipment already linked to this contact's open threads link

@@ -190,13 +190,13 @@ Status record_refs(store::Conn& c, const std::string& org, const std::string& th
                    const std::string& message_row_id, const ThreadingInput& in,
                    const std::string& now) {
   if (!in.message_id.empty()) {
-    // A ghost left by an earlier reply becomes the real message.
-    auto r = c.query(
+    // A ghost left by an earlier reply becomes the real message. These writes' results are
+    // not read: on PostgreSQL they travel with the next statement.
+    BX_RETURN_IF_ERROR(c.write_deferred(
         "INSERT INTO message_refs (org_id, ref, message_id, thread_id, created_at) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, ref) DO UPDATE SET "
         "message_id = excluded.message_id, thread_id = excluded.thread_id",
-        {org, in.message_id, message_row_id, thread_id, now});
-    if (!r.ok()) return r.status();
+        {org, in.message_id, message_row_id, thread_id, now}));
   }
   std::vector<std::string> ghosts(in.references.begin(), in.references.end());
   if (!in.in_reply_to.empty()) ghosts.push_back(in.in_reply_to);
@@ -224,8 +224,7 @@ Status record_refs(store::Conn& c, const std::string& org, const std::string& th
       args.emplace_back(now);
     }
     sql += " ON CONFLICT (org_id, ref) DO NOTHING";
-    auto r = c.query(sql, args);
-    if (!r.ok()) return r.status();
+    BX_RETURN_IF_ERROR(c.write_deferred(sql, args));
   }
   return Status();
 }
