@@ -98,16 +98,17 @@ Result<std::string> new_thread(store::Conn& c, api::Ctx& ctx, const PhoneContact
 
 Status add_attachment(store::Conn& c, api::Ctx& ctx, const std::string& message_id,
                       const StoredMedia& m) {
-  auto b = c.query("INSERT INTO blobs (org_id, sha256, size, media_type, created_at) "
-                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, sha256) DO NOTHING",
-                   {ctx.org(), m.sha256, static_cast<int64_t>(m.size), m.media_type, ctx.now()});
-  if (!b.ok()) return b.status();
-  return c.query("INSERT INTO attachments (id, org_id, message_id, blob_sha256, filename, "
-                 "media_type, size, is_inline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 {ctx.new_id(), ctx.org(), message_id, m.sha256,
-                  m.filename.empty() ? store::Value() : store::Value(m.filename), m.media_type,
-                  static_cast<int64_t>(m.size), false, ctx.now()})
-      .status();
+  // Results not read: on PostgreSQL both travel with the next statement.
+  BX_RETURN_IF_ERROR(c.write_deferred(
+      "INSERT INTO blobs (org_id, sha256, size, media_type, created_at) "
+      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, sha256) DO NOTHING",
+      {ctx.org(), m.sha256, static_cast<int64_t>(m.size), m.media_type, ctx.now()}));
+  return c.write_deferred(
+      "INSERT INTO attachments (id, org_id, message_id, blob_sha256, filename, media_type, size, "
+      "is_inline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {ctx.new_id(), ctx.org(), message_id, m.sha256,
+       m.filename.empty() ? store::Value() : store::Value(m.filename), m.media_type,
+       static_cast<int64_t>(m.size), false, ctx.now()});
 }
 
 // Counters, preview and activity of a thread after a message at `when`; `reopen`: the thread
