@@ -35,11 +35,7 @@ Status Ctx::flush_appends(store::Conn& c) {
     for (auto& e : events_) rows.push_back(event_row(e.type, e.subject_type, e.subject_id,
                                                      e.thread_id, e.data));
     events_.clear();
-    if (c.defers_events()) {
-      for (auto& r : rows) c.defer_event(std::move(r));
-    } else {
-      BX_RETURN_IF_ERROR(store::write_events(c, rows));
-    }
+    BX_RETURN_IF_ERROR(store::append_events(c, std::move(rows)));
   }
   for (size_t at = 0; at < audits_.size(); at += kRowsPerStatement) {
     size_t n = std::min(kRowsPerStatement, audits_.size() - at);
@@ -91,12 +87,8 @@ Status Ctx::event(store::Conn& c, std::string_view type, std::string_view subjec
                        std::string(data_json), thread_id});
     return Status();
   }
-  store::EventRow row = event_row(type, subject_type, subject_id, thread_id, data_json);
-  if (c.defers_events()) {  // PostgreSQL: written just before COMMIT (store::Conn)
-    c.defer_event(std::move(row));
-    return Status();
-  }
-  return store::write_events(c, {std::move(row)});
+  // PostgreSQL: written just before COMMIT (store::Conn).
+  return store::append_events(c, {event_row(type, subject_type, subject_id, thread_id, data_json)});
 }
 
 Status Ctx::audit(store::Conn& c, std::string_view target_type, std::string_view target_id,

@@ -225,26 +225,22 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
       "last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at < ? THEN ? "
       "ELSE last_message_at END, ";
   static const std::string tail = "last_activity_at = ?, updated_at = ? WHERE id = ? AND org_id = ?";
-  static const std::string update_thread_returning =
-      counters + "status = CASE WHEN ? = 1 AND status IN ('resolved','closed','snoozed') THEN "
-      "'open' ELSE status END, " + tail + " RETURNING " + services::thread_columns();
+  static const std::string returning_cols = " RETURNING " + services::thread_columns();
+  static const std::string update_inbound_returning =
+      counters + std::string(kInboundReopensSet) + tail + returning_cols;
+  static const std::string update_outbound_returning = counters + tail + returning_cols;
   static const std::string update_thread = counters + tail;
   static const std::string update_thread_reopen = counters + "status = 'open', " + tail;
-  Result<store::Rows> t = store::Rows{};
+  const std::string* update = &update_thread;
   if (returning) {
-    t = c.query(update_thread_returning, {outbound ? 0 : 1, p.date, snippet, p.date, p.date,
-                                          outbound ? 0 : 1, ctx.now(), ctx.now(), thread_id, org});
-  } else {
-    bool reopen = false;
-    if (!outbound && !out.new_thread) {
-      BX_ASSIGN_OR_RETURN(auto st, c.query("SELECT status FROM threads WHERE id = ? AND org_id = ?",
-                                           {thread_id, org}));
-      reopen = !st.empty() && inbound_reopens(st[0].text(0));
-    }
-    t = c.query(reopen ? update_thread_reopen : update_thread,
-                {outbound ? 0 : 1, p.date, snippet, p.date, p.date, ctx.now(), ctx.now(),
-                 thread_id, org});
+    update = outbound ? &update_outbound_returning : &update_inbound_returning;
+  } else if (!outbound && !out.new_thread) {
+    BX_ASSIGN_OR_RETURN(auto st, c.query("SELECT status FROM threads WHERE id = ? AND org_id = ?",
+                                         {thread_id, org}));
+    if (!st.empty() && inbound_reopens(st[0].text(0))) update = &update_thread_reopen;
   }
+  auto t = c.query(*update, {outbound ? 0 : 1, p.date, snippet, p.date, p.date, ctx.now(),
+                             ctx.now(), thread_id, org});
   if (!t.ok()) return t.status();
   std::optional<std::string> thread_json;
   if (returning && !t->empty()) thread_json = services::thread_row_json(t->rows[0]);

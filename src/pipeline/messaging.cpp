@@ -128,9 +128,7 @@ Status bump_thread(store::Conn& c, api::Ctx& ctx, const std::string& thread_id,
       "ELSE last_message_at END, ";
   std::vector<store::Value> args{inbound ? 1 : 0, when, snippet, when, when};
   if (c.dialect() == store::Dialect::postgres) {
-    if (inbound)
-      sql += "status = CASE WHEN status IN ('resolved','closed','snoozed') THEN 'open' ELSE "
-             "status END, ";
+    if (inbound) sql += kInboundReopensSet;
   } else if (reopen) {
     sql += "status = 'open', ";
   }

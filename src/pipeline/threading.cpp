@@ -137,11 +137,8 @@ Result<ThreadDecision> resolve_thread(store::Conn& c, const std::string& org,
     const char* reason = cand.reason;
     if (auto f = found.find(cand.ref); f != found.end()) {
       const Found& fd = f->second;
-      if (!fd.exists) {
-        t.reset();
-      } else if (!fd.merged_into) {
-        t = fd.thread;
-      } else {
+      if (fd.exists && !fd.merged_into) t = fd.thread;
+      if (fd.merged_into) {
         BX_ASSIGN_OR_RETURN(t, live_thread(c, org, *fd.merged_into));
       }
     } else if (cand.header) {

@@ -67,6 +67,10 @@ Status record_refs(store::Conn& c, const std::string& org, const std::string& th
 inline bool inbound_reopens(std::string_view status) {
   return status == "resolved" || status == "closed" || status == "snoozed";
 }
+/// The same rule as a SET clause of a thread UPDATE, for PostgreSQL, where another transaction
+/// may change the status after it was read and the statement itself must decide.
+inline constexpr std::string_view kInboundReopensSet =
+    "status = CASE WHEN status IN ('resolved','closed','snoozed') THEN 'open' ELSE status END, ";
 
 /// Moves every message (notes included), ref, action, tag, shipment link, follower and
 /// notification of `sources` into `target`, joins their channel lists and unread counts, marks

@@ -204,6 +204,12 @@ Status write_events(Conn& c, const std::vector<EventRow>& rows) {
   return Status();
 }
 
+Status append_events(Conn& c, std::vector<EventRow> rows) {
+  if (!c.defers_events()) return write_events(c, rows);
+  for (auto& r : rows) c.defer_event(std::move(r));
+  return Status();
+}
+
 Status flush_deferred_events(Conn& c) {
   std::vector<EventRow> rows = c.take_deferred_events();
   return write_events(c, rows);

@@ -259,6 +259,10 @@ std::string value_rows(size_t n, size_t k);
 /// (in a fixed order), then multi-row INSERTs in the rows' order; notes the organizations.
 Status write_events(Conn& c, const std::vector<EventRow>& rows);
 
+/// Appends event rows in the caller's transaction: held in c until just before COMMIT when c
+/// defers events (PostgreSQL, Db::transaction), else written now (write_events).
+Status append_events(Conn& c, std::vector<EventRow> rows);
+
 /// Writes the rows c deferred so far (a transaction that must read its own events back).
 Status flush_deferred_events(Conn& c);
 

@@ -69,6 +69,17 @@ std::vector<int64_t> event_ids(banxway::Engine& e, const std::string& org, int64
   return out;
 }
 
+/// The first column of every row a query returns, in order.
+std::vector<std::string> first_column(banxway::store::Db& db, std::string_view sql,
+                                      std::initializer_list<banxway::store::Value> params) {
+  auto rows = db.query(sql, params);
+  EXPECT_TRUE(rows.ok()) << rows.status().to_string();
+  std::vector<std::string> out;
+  if (rows.ok())
+    for (const auto& r : rows->rows) out.push_back(r.str(0));
+  return out;
+}
+
 TEST_P(LiveFeedTest, ConcurrentWritersNoGapsNoRepeats) {
   Sink sink;
   ASSERT_TRUE(engine->live_start(sink.handler()).ok());
@@ -175,18 +186,16 @@ TEST_P(LiveFeedTest, EventsOfARolledBackSavepointAreNotWritten) {
     return ctx.event(c, "test.last", "thing", "3", std::nullopt, "{}");
   });
   ASSERT_TRUE(st.ok()) << st.to_string();
-  auto rows = core.db->query("SELECT type FROM events WHERE org_id = ? AND type LIKE 'test.%' "
-                             "ORDER BY id", {org_a});
-  ASSERT_TRUE(rows.ok()) << rows.status().to_string();
-  std::vector<std::string> types;
-  for (const auto& r : rows->rows) types.push_back(r.str(0));
-  EXPECT_EQ(types, (std::vector<std::string>{"test.first", "test.last"}));
-  auto audit = core.db->query("SELECT target_id FROM audit WHERE org_id = ? AND target_type = "
-                              "'thing' ORDER BY target_id", {org_a});
-  ASSERT_TRUE(audit.ok()) << audit.status().to_string();
-  std::vector<std::string> targets;
-  for (const auto& r : audit->rows) targets.push_back(r.str(0));
-  EXPECT_EQ(targets, (std::vector<std::string>{"1", "3"}));
+  EXPECT_EQ(first_column(*core.db,
+                         "SELECT type FROM events WHERE org_id = ? AND type LIKE 'test.%' "
+                         "ORDER BY id",
+                         {org_a}),
+            (std::vector<std::string>{"test.first", "test.last"}));
+  EXPECT_EQ(first_column(*core.db,
+                         "SELECT target_id FROM audit WHERE org_id = ? AND target_type = 'thing' "
+                         "ORDER BY target_id",
+                         {org_a}),
+            (std::vector<std::string>{"1", "3"}));
 }
 
 TEST_P(LiveFeedTest, SecondEngineOnPostgresSeesEventsAndSignals) {
