@@ -4,8 +4,10 @@
 // In-Reply-To / References, so each copy threads exactly like the original corpus does.
 //
 //   bench_ingest [--corpus DIR] [--messages N] [--window W] [--batch B] [--db URL]
-//                [--blob-dir DIR] [--cache-mb MB] [--no-fts]
+//                [--blob-dir DIR] [--blob-inline-max BYTES] [--cache-mb MB] [--no-fts]
 //
+// --blob-inline-max: blobs up to BYTES live in the database (the engine's default, 64K);
+// 0 puts every raw message and attachment in a file of the blob directory, as before stop 15.
 // --cache-mb and --no-fts (SQLite only) are for attributing time, not product settings.
 // DIR defaults to $BANXWAY_CORPUS; URL defaults to a new SQLite file in a temp directory
 // (removed afterwards). Prints messages/s for the first W (default 10k) messages, for each
@@ -102,6 +104,7 @@ struct Args {
   size_t window = 10000;
   size_t batch = 200;
   std::string blob_dir;
+  long blob_inline_max = -1;  // -1: the engine's default
   // Diagnostics (not the product's behaviour): a larger SQLite page cache for the writer, and
   // no full-text index (its triggers dropped), to attribute time.
   long cache_mb = 0;
@@ -128,12 +131,13 @@ int main(int argc, char** argv) {
     else if (k == "--window") a.window = std::stoull(next());
     else if (k == "--batch") a.batch = std::stoull(next());
     else if (k == "--blob-dir") a.blob_dir = next();
+    else if (k == "--blob-inline-max") a.blob_inline_max = std::stol(next());
     else if (k == "--cache-mb") a.cache_mb = std::stol(next());
     else if (k == "--no-fts") a.no_fts = true;
     else {
       std::fprintf(stderr,
                    "usage: bench_ingest [--corpus DIR] [--messages N] [--window W] [--batch B] "
-                   "[--db URL] [--blob-dir DIR] "
+                   "[--db URL] [--blob-dir DIR] [--blob-inline-max BYTES] "
                    "[--cache-mb MB] [--no-fts]\n");
       return 2;
     }
@@ -177,6 +181,7 @@ int main(int argc, char** argv) {
   }
   // A separate blob directory (e.g. on tmpfs) separates file-creation cost from the rest.
   if (!a.blob_dir.empty()) opts.blob_dir = a.blob_dir;
+  if (a.blob_inline_max >= 0) opts.blob_inline_max_bytes = static_cast<size_t>(a.blob_inline_max);
   auto engine = banxway::Engine::open(opts);
   if (!engine.ok()) {
     std::fprintf(stderr, "open: %s\n", engine.status().message().c_str());

@@ -113,6 +113,14 @@ int banxway_open(banxway_engine** out, const char* config_json) {
           o.ai_allow_private_network = m.value.GetBool();
           continue;
         }
+        if (k == "blob_inline_max") {
+          if (!m.value.IsInt64() || m.value.GetInt64() < 0)
+            return fail(banxway::InvalidArgument(
+                            "config.blob_inline_max: expected a non-negative integer (bytes)"),
+                        nullptr);
+          o.blob_inline_max_bytes = static_cast<size_t>(m.value.GetInt64());
+          continue;
+        }
         if (k == "watch_mail") {
           if (!m.value.IsBool())
             return fail(banxway::InvalidArgument("config.watch_mail: expected true or false"),

@@ -60,7 +60,8 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions opts) {
   store::DbOptions dbo;
   dbo.readers = opts.db_pool_size;
   BX_ASSIGN_OR_RETURN(impl->core.db, store::open(opts.database_url, dbo));
-  impl->core.blobs = store::default_blob_store(opts.database_url, opts.blob_dir);
+  impl->core.blobs = std::make_unique<store::Blobs>(
+      store::default_blob_store(opts.database_url, opts.blob_dir), opts.blob_inline_max_bytes);
   impl->core.clock = opts.clock;
   impl->core.ids = opts.ids;
   impl->core.opts = std::move(opts);

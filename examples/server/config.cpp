@@ -86,6 +86,8 @@ void print_help() {
       "  --max-body SIZE       request body limit, e.g. 1M or 65536 (default 1M)\n"
       "  --max-header SIZE     request line + headers limit (default 8K)\n"
       "  --max-upload SIZE     shipment document upload limit (default 25M)\n"
+      "  --blob-inline-max SIZE  blobs up to SIZE (raw messages, small attachments) are kept in\n"
+      "                        the database, larger ones as files; 0 = all files (default 64K)\n"
       "  --max-connections N   open connections at most, 0 = no limit (default 10000)\n"
       "  --request-timeout S   seconds from a request's first byte to its answer (default 60)\n"
       "  --header-timeout S    seconds to receive a whole request once it starts (default 30)\n"
@@ -254,6 +256,11 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
         cfg.metrics = ServerConfig::MetricsMode::token;
       else
         a.error = "--metrics: expected off, public or token, got '" + v + "'";
+    } else if (a.take("--blob-inline-max", v)) {
+      if (v == "0")
+        cfg.blob_inline_max = 0;
+      else
+        want_size("--blob-inline-max", cfg.blob_inline_max);
     } else if (a.take("--max-upload", v)) {
       want_size("--max-upload", cfg.max_upload);
     } else if (a.take("--max-connections", v)) {

@@ -23,6 +23,7 @@ struct ServerConfig {
   std::size_t max_body = 1 << 20;     // bytes
   std::size_t max_header = 8 << 10;   // bytes, request line + all header fields
   std::size_t max_upload = 25 << 20;  // bytes, a shipment document (its route's body limit)
+  std::size_t blob_inline_max = 64 << 10;  // bytes: smaller blobs live in the database
   int max_connections = 10000;        // open HTTP + WebSocket connections; 0 = no limit
   int request_timeout_s = 60;         // from a request's first byte to its response written
   int header_timeout_s = 30;          // from a request's first byte to its last

@@ -77,6 +77,7 @@ banxway::EngineOptions engine_options(const ServerConfig& cfg) {
   o.db_pool_size = cfg.workers + 1;
   o.max_params_bytes = cfg.max_body;
   o.max_document_bytes = cfg.max_upload;
+  o.blob_inline_max_bytes = cfg.blob_inline_max;
   o.watch_mail = cfg.mail_watch;
   o.webhooks_allow_private_network = cfg.allow_private_targets;
   o.webhooks_allow_http = cfg.allow_private_targets;

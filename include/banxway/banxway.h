@@ -47,10 +47,13 @@ BANXWAY_EXTERN const char* banxway_version(void);
  * Opens an engine. config_json is NULL or a JSON object:
  *   {"database_url": "sqlite:///path" | "sqlite::memory:" | "postgres://…",
  *    "jwt_secret": "…", "jwt_audience": "…", "jwt_issuer": "…", "pool_size": 4,
- *    "blob_dir": "…", "message_id_domain": "mail.example.com", "watch_mail": true,
+ *    "blob_dir": "…", "blob_inline_max": 65536,
+ *    "message_id_domain": "mail.example.com", "watch_mail": true,
  *    "transcription_url": "https://…", "transcription_api_key": "…", "transcription_model": "…",
  *    "ai_provider": "openai" | "anthropic", "ai_base_url": "…", "ai_api_key": "…",
  *    "ai_model": "…", "ai_monthly_token_budget": 0, "ai_allow_private_network": false}
+ * blob_inline_max: blobs up to this many bytes are kept in the database, larger ones as files
+ * under blob_dir (0: all files).
  * watch_mail: banxway_start also runs the IMAP watchers of email channel accounts.
  * Missing migrations are applied. On success *out is a new engine (close it with
  * banxway_close).

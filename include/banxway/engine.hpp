@@ -47,6 +47,10 @@ struct EngineOptions {
   /// Where attachments and raw messages go; empty: next to a SQLite file, in memory for
   /// sqlite::memory:, ./var/blobs for PostgreSQL.
   std::string blob_dir;
+  /// Blobs up to this size (most raw messages, small attachments) are kept in the database, in
+  /// their `blobs` row, written by the same transaction as the message: no file per message.
+  /// Larger ones are files under blob_dir. 0: every blob is a file.
+  size_t blob_inline_max_bytes = 64u << 10;
   size_t max_message_bytes = 50u << 20;     // a larger raw message is refused
   size_t max_attachment_bytes = 25u << 20;  // a larger attachment is dropped with a warning
   size_t max_document_bytes = 25u << 20;    // a larger shipment document upload is refused

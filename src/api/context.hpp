@@ -31,7 +31,7 @@ bool role_allows(Role r, Permission p);
 
 struct Core {
   std::unique_ptr<store::Db> db;
-  std::unique_ptr<store::BlobStore> blobs;
+  std::unique_ptr<store::Blobs> blobs;
   std::shared_ptr<Clock> clock;
   std::shared_ptr<IdSource> ids;
   EngineOptions opts;

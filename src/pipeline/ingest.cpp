@@ -23,9 +23,10 @@ namespace {
 // so the transaction holds the write lock only for row writes.
 struct Prepared {
   email::ParsedEmail mail;
-  std::string raw_sha;
-  std::vector<std::string> attachment_shas;
-  size_t raw_size = 0;
+  // The raw source and the attachments: hashed, and written to the file store when too large to
+  // live in their blobs rows (store::Blobs).
+  store::StagedBlob raw;
+  std::vector<store::StagedBlob> attachments;
   std::string date;  // ISO-8601 UTC
   ThreadingInput tin;
 };
@@ -58,11 +59,10 @@ Result<Prepared> prepare(api::Ctx& ctx, std::string_view raw, const IngestOption
   limits.max_attachment_bytes = o.max_attachment_bytes;
   Prepared p;
   BX_ASSIGN_OR_RETURN(p.mail, email::parse_email(raw, limits));
-  p.raw_size = raw.size();
-  BX_ASSIGN_OR_RETURN(p.raw_sha, ctx.core().blobs->put(ctx.org(), raw));
+  BX_ASSIGN_OR_RETURN(p.raw, ctx.core().blobs->stage(ctx.org(), raw));
   for (const auto& a : p.mail.attachments) {
-    BX_ASSIGN_OR_RETURN(auto sha, ctx.core().blobs->put(ctx.org(), a.data));
-    p.attachment_shas.push_back(std::move(sha));
+    BX_ASSIGN_OR_RETURN(auto b, ctx.core().blobs->stage(ctx.org(), a.data));
+    p.attachments.push_back(std::move(b));
   }
   TimePoint when = p.mail.date ? *p.mail.date : opts.arrived_at.value_or(ctx.core().clock->now());
   p.date = format_time(when);
@@ -88,7 +88,7 @@ Result<std::optional<std::pair<std::string, std::string>>> find_duplicate(store:
                                                                           const Prepared& p) {
   Result<store::Rows> r = p.mail.message_id.empty()
       ? c.query("SELECT id, thread_id FROM messages WHERE org_id = ? AND raw_sha256 = ? "
-                "AND message_id IS NULL LIMIT 1", {ctx.org(), p.raw_sha})
+                "AND message_id IS NULL LIMIT 1", {ctx.org(), p.raw.sha})
       : c.query("SELECT id, thread_id FROM messages WHERE org_id = ? AND message_id = ?",
                 {ctx.org(), p.mail.message_id});
   if (!r.ok()) return r.status();
@@ -177,7 +177,7 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
        m.from ? store::Value(address_json(*m.from)) : store::Value(), addresses_json(m.to),
        addresses_json(m.cc), opt(m.subject), m.text, opt(m.html), snippet, opt(m.message_id),
        opt(m.in_reply_to), strings_json(m.references), outbound ? "sent" : "received", p.date,
-       p.date, p.raw_sha, store::Value(warnings), store::Value(opts.channel_account_id),
+       p.date, p.raw.sha, store::Value(warnings), store::Value(opts.channel_account_id),
        opt(m.thread_index)});
   if (!r.ok()) return r.status();
   if (returning) {
@@ -189,20 +189,15 @@ Status persist(store::Conn& c, api::Ctx& ctx, Prepared& p, const IngestOptions& 
 
   // Blobs first-seen rows, then the message's attachments. Nothing reads their results: on
   // PostgreSQL they travel with the next statement (store::Conn::write_deferred).
-  auto blob_row = [&](const std::string& sha, size_t size, const std::string& type) -> Status {
-    return c.write_deferred(
-        "INSERT INTO blobs (org_id, sha256, size, media_type, created_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (org_id, sha256) DO NOTHING",
-        {org, sha, static_cast<int64_t>(size), type, ctx.now()});
-  };
-  BX_RETURN_IF_ERROR(blob_row(p.raw_sha, p.raw_size, "message/rfc822"));
+  store::Blobs& blobs = *ctx.core().blobs;
+  BX_RETURN_IF_ERROR(blobs.record(c, org, p.raw, "message/rfc822", ctx.now()));
   for (size_t i = 0; i < m.attachments.size(); ++i) {
     const auto& a = m.attachments[i];
-    BX_RETURN_IF_ERROR(blob_row(p.attachment_shas[i], a.data.size(), a.media_type));
+    BX_RETURN_IF_ERROR(blobs.record(c, org, p.attachments[i], a.media_type, ctx.now()));
     BX_RETURN_IF_ERROR(c.write_deferred(
         "INSERT INTO attachments (id, org_id, message_id, blob_sha256, filename, media_type, size, "
         "content_id, is_inline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {ctx.new_id(), org, id, p.attachment_shas[i], opt(a.filename), a.media_type,
+        {ctx.new_id(), org, id, p.attachments[i].sha, opt(a.filename), a.media_type,
          static_cast<int64_t>(a.data.size()), opt(a.content_id), a.is_inline, ctx.now()}));
   }
   BX_RETURN_IF_ERROR(record_refs(c, org, thread_id, id, p.tin, ctx.now()));

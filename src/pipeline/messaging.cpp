@@ -99,16 +99,13 @@ Result<std::string> new_thread(store::Conn& c, api::Ctx& ctx, const PhoneContact
 Status add_attachment(store::Conn& c, api::Ctx& ctx, const std::string& message_id,
                       const StoredMedia& m) {
   // Results not read: on PostgreSQL both travel with the next statement.
-  BX_RETURN_IF_ERROR(c.write_deferred(
-      "INSERT INTO blobs (org_id, sha256, size, media_type, created_at) "
-      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, sha256) DO NOTHING",
-      {ctx.org(), m.sha256, static_cast<int64_t>(m.size), m.media_type, ctx.now()}));
+  BX_RETURN_IF_ERROR(ctx.core().blobs->record(c, ctx.org(), m.blob, m.media_type, ctx.now()));
   return c.write_deferred(
       "INSERT INTO attachments (id, org_id, message_id, blob_sha256, filename, media_type, size, "
       "is_inline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {ctx.new_id(), ctx.org(), message_id, m.sha256,
+      {ctx.new_id(), ctx.org(), message_id, m.blob.sha,
        m.filename.empty() ? store::Value() : store::Value(m.filename), m.media_type,
-       static_cast<int64_t>(m.size), false, ctx.now()});
+       static_cast<int64_t>(m.blob.size), false, ctx.now()});
 }
 
 // Counters, preview and activity of a thread after a message at `when`; `reopen`: the thread
@@ -214,7 +211,7 @@ Status apply_inbound(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAc
        m.provider_id, when, when, acct.id, meta});
   if (!r.ok()) return r.status();
   for (const auto& sm : media)
-    if (!sm.sha256.empty()) BX_RETURN_IF_ERROR(add_attachment(c, ctx, id, sm));
+    if (!sm.blob.sha.empty()) BX_RETURN_IF_ERROR(add_attachment(c, ctx, id, sm));
   BX_RETURN_IF_ERROR(
       link_shipments_from_text(c, ctx, thread_id, who.contact_id, text).status());
 
@@ -259,7 +256,7 @@ std::string call_meta(const messaging::CallUpdate& u, const std::optional<Stored
          ",\"duration_seconds\":" + duration + ",\"answered_by\":" +
          keep("answered_by", u.answered_by) + ",\"recording_url\":" +
          keep("recording_url", u.recording_url) + ",\"recording_sha256\":" +
-         keep("recording_sha256", rec && !rec->sha256.empty() ? rec->sha256 : "") +
+         keep("recording_sha256", rec && !rec->blob.sha.empty() ? rec->blob.sha : "") +
          ",\"transcript_status\":" + keep("transcript_status", "") + "}";
 }
 
@@ -291,13 +288,13 @@ Status apply_call(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAccou
                      {status, meta, call_summary(shown, direction),
                       services::snippet_of(call_summary(shown, direction)), u.call_id, id, ctx.org()});
     if (!r.ok()) return r.status();
-    if (rec && !rec->sha256.empty()) {
+    if (rec && !rec->blob.sha.empty()) {
       BX_ASSIGN_OR_RETURN(auto has, c.query("SELECT 1 FROM attachments WHERE org_id = ? AND "
                                             "message_id = ? AND blob_sha256 = ?",
-                                            {ctx.org(), id, rec->sha256}));
+                                            {ctx.org(), id, rec->blob.sha}));
       if (has.empty()) {
         BX_RETURN_IF_ERROR(add_attachment(c, ctx, id, *rec));
-        out.recordings.emplace_back(id, rec->sha256);
+        out.recordings.emplace_back(id, rec->blob.sha);
       }
     }
     if (status != before) {
@@ -335,9 +332,9 @@ Status apply_call(store::Conn& c, api::Ctx& ctx, const messaging::MessagingAccou
        services::snippet_of(summary), u.call_id, u.status.empty() ? "completed" : u.status, when, when,
        acct.id, call_meta(u, rec, "")});
   if (!r.ok()) return r.status();
-  if (rec && !rec->sha256.empty()) {
+  if (rec && !rec->blob.sha.empty()) {
     BX_RETURN_IF_ERROR(add_attachment(c, ctx, id, *rec));
-    out.recordings.emplace_back(id, rec->sha256);
+    out.recordings.emplace_back(id, rec->blob.sha);
   }
   BX_RETURN_IF_ERROR(add_thread_channel(c, ctx.org(), thread_id, "voice"));
   BX_RETURN_IF_ERROR(bump_thread(c, ctx, thread_id, services::snippet_of(summary), when,

@@ -24,8 +24,7 @@ namespace banxway::pipeline {
 
 /// A media file or recording already stored in the blob store (or why it could not be).
 struct StoredMedia {
-  std::string sha256;  // empty when the download failed
-  size_t size = 0;
+  store::StagedBlob blob;  // blob.sha empty when the download failed
   std::string media_type, filename;
   std::string error;
 };

@@ -290,13 +290,12 @@ pipeline::StoredMedia store_download(api::Core& core, const std::string& org,
     out.error = "media of " + std::to_string(data->size()) + " bytes is over the limit";
     return out;
   }
-  auto sha = core.blobs->put(org, *data);
-  if (!sha.ok()) {
-    out.error = sha.status().message();
+  auto staged = core.blobs->stage(org, *data);
+  if (!staged.ok()) {
+    out.error = staged.status().message();
     return out;
   }
-  out.sha256 = *sha;
-  out.size = data->size();
+  out.blob = std::move(staged).value();
   return out;
 }
 
@@ -1187,7 +1186,7 @@ runtime::JobResult run_transcribe(api::Core& core, const runtime::Job& job) {
     return JobResult::fail("payload is not a JSON object");
   std::string id(json::get_string(payload, "message_id").value_or(""));
   std::string sha(json::get_string(payload, "sha256").value_or(""));
-  auto audio = core.blobs->get(job.org_id, sha);
+  auto audio = core.blobs->get(*core.db, job.org_id, sha);
   if (!audio.ok()) return JobResult::fail("recording blob: " + audio.status().message());
   if (audio->size() > (25u << 20)) return JobResult::fail("recording over 25 MB: not transcribed");
 

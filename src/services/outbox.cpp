@@ -113,8 +113,8 @@ Result<std::vector<Party>> address_param(const json::Value& p, const char* field
 
 
 struct NewAttachment {
-  std::string filename, media_type, sha;
-  size_t size = 0;
+  std::string filename, media_type;
+  store::StagedBlob blob;  // an uploaded one's bytes, or a forwarded one's address
 };
 
 // The email account a message goes out through: the one named, else the one the thread's mail
@@ -156,7 +156,7 @@ std::string thread_index_of(api::Ctx& ctx, const std::optional<std::string>& col
                             const std::optional<std::string>& raw_sha) {
   if (column && !column->empty()) return *column;
   if (!raw_sha) return {};
-  auto raw = ctx.core().blobs->get(ctx.org(), *raw_sha);
+  auto raw = ctx.core().blobs->get(ctx.db(), ctx.org(), *raw_sha);
   if (!raw.ok()) return {};
   auto parsed = email::parse_email(*raw);
   return parsed.ok() ? parsed->thread_index : std::string();
@@ -230,8 +230,7 @@ Result<std::string> messages_send(api::Ctx& ctx, json::Value& p) {
       if (n.media_type.empty()) n.media_type = "application/octet-stream";
       if (n.media_type.find_first_of("\r\n") != std::string::npos)
         return field_error(f + ".media_type", "must not contain CR or LF");
-      n.size = data.size();
-      BX_ASSIGN_OR_RETURN(n.sha, ctx.core().blobs->put(ctx.org(), data));
+      BX_ASSIGN_OR_RETURN(n.blob, ctx.core().blobs->stage(ctx.org(), data));
       atts.push_back(std::move(n));
     }
   }
@@ -344,26 +343,22 @@ Result<std::string> messages_send(api::Ctx& ctx, json::Value& p) {
          acct.id, ctx.now()});
     if (!r.ok()) return r.status();
 
-    auto blob_row = [&](const std::string& sha, size_t size, const std::string& type) {
-      return c.query("INSERT INTO blobs (org_id, sha256, size, media_type, created_at) "
-                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, sha256) DO NOTHING",
-                     {ctx.org(), sha, static_cast<int64_t>(size), type, ctx.now()})
-          .status();
-    };
     for (const auto& fid : forward_ids) {
       BX_ASSIGN_OR_RETURN(auto a, c.query("SELECT blob_sha256, filename, media_type, size FROM "
                                           "attachments WHERE id = ? AND org_id = ?",
                                           {fid, ctx.org()}));
       if (a.empty()) return field_error("attachments", "attachment " + fid + " not found");
-      atts.push_back({a[0].str(1), a[0].str(2), a[0].str(0), static_cast<size_t>(a[0].int64(3))});
+      // Its blob row exists already; recording it again below changes nothing.
+      atts.push_back({a[0].str(1), a[0].str(2), {a[0].str(0), static_cast<size_t>(a[0].int64(3)), {}}});
     }
     for (const auto& a : atts) {
-      BX_RETURN_IF_ERROR(blob_row(a.sha, a.size, a.media_type));
+      BX_RETURN_IF_ERROR(ctx.core().blobs->record(c, ctx.org(), a.blob, a.media_type, ctx.now(),
+                                                  /*deferred=*/false));
       auto ar = c.query(
           "INSERT INTO attachments (id, org_id, message_id, blob_sha256, filename, media_type, "
           "size, is_inline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {ctx.new_id(), ctx.org(), id, a.sha, a.filename, a.media_type,
-           static_cast<int64_t>(a.size), false, ctx.now()});
+          {ctx.new_id(), ctx.org(), id, a.blob.sha, a.filename, a.media_type,
+           static_cast<int64_t>(a.blob.size), false, ctx.now()});
       if (!ar.ok()) return ar.status();
     }
     // Our own Message-ID points at this thread, so replies join it even without References.
@@ -546,7 +541,7 @@ runtime::JobResult run_email_send(api::Core& core, const runtime::Job& job) {
                         {id, ctx.org()});
     if (!rows.ok()) return settle(job.last_attempt(), "reading attachments: " + rows.status().message());
     for (const auto& r : *rows) {
-      auto data = core.blobs->get(ctx.org(), r.text(0));
+      auto data = core.blobs->get(c, ctx.org(), r.text(0));
       if (!data.ok()) return settle(true, "attachment blob " + r.str(0) + ": " + data.status().message());
       e.attachments.push_back({r.str(1), r.str(2), std::move(data).value(), "", false});
     }
@@ -572,17 +567,14 @@ runtime::JobResult run_email_send(api::Core& core, const runtime::Job& job) {
   }
 
   // Sent: keep the exact bytes that went out, as for received mail.
-  auto sha = core.blobs->put(ctx.org(), *raw);
+  auto sha = core.blobs->stage(ctx.org(), *raw);
   api::Ctx done(core, sys, "outbox.send");
   Status st = done.db().transaction([&](store::Conn& c) -> Status {
     std::optional<std::string> raw_sha;
     if (sha.ok()) {
-      raw_sha = *sha;
-      auto b = c.query("INSERT INTO blobs (org_id, sha256, size, media_type, created_at) "
-                       "VALUES (?, ?, ?, 'message/rfc822', ?) ON CONFLICT (org_id, sha256) "
-                       "DO NOTHING",
-                       {done.org(), *sha, static_cast<int64_t>(raw->size()), done.now()});
-      if (!b.ok()) return b.status();
+      raw_sha = sha->sha;
+      BX_RETURN_IF_ERROR(core.blobs->record(c, done.org(), *sha, "message/rfc822", done.now(),
+                                            /*deferred=*/false));
     }
     auto u = c.query("UPDATE messages SET status = 'sent', sent_at = ?, raw_sha256 = ?, "
                      "error = NULL WHERE id = ? AND org_id = ?",

@@ -213,21 +213,18 @@ Result<std::string> shipments_document_upload(api::Ctx& ctx, std::string_view pa
   std::string shipment = *api::param_str(p, "shipment_id");
   std::string filename = sanitize_document_filename(api::param_str(p, "filename").value_or(""));
   std::string kind = api::param_str(p, "kind").value_or("other");
-  // The blob is written before the transaction (idempotent, content-addressed); a failed
-  // transaction leaves at most an unreferenced blob, never a row without its bytes.
-  BX_ASSIGN_OR_RETURN(std::string sha, ctx.core().blobs->put(ctx.org(), bytes));
+  // A large blob's file is written before the transaction (idempotent, content-addressed); a
+  // failed transaction leaves at most an unreferenced file, never a row without its bytes.
+  BX_ASSIGN_OR_RETURN(store::StagedBlob blob, ctx.core().blobs->stage(ctx.org(), bytes));
+  const std::string& sha = blob.sha;
   std::string id = ctx.new_id();
   std::optional<std::string> uploaded_by;
   if (!ctx.who().user_id.empty()) uploaded_by = ctx.who().user_id;
   std::string out;
   BX_RETURN_IF_ERROR(ctx.db().transaction([&](store::Conn& c) -> Status {
     BX_RETURN_IF_ERROR(require_ref(c, ctx, "shipments", shipment, "shipment_id"));
+    BX_RETURN_IF_ERROR(ctx.core().blobs->record(c, ctx.org(), blob, type, ctx.now()));
     auto r = c.query(
-        "INSERT INTO blobs (org_id, sha256, size, media_type, created_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (org_id, sha256) DO NOTHING",
-        {ctx.org(), sha, static_cast<int64_t>(bytes.size()), type, ctx.now()});
-    if (!r.ok()) return r.status();
-    r = c.query(
         "INSERT INTO shipment_documents (id, org_id, shipment_id, kind, filename, content_type, "
         "size, sha256, blob_key, uploaded_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {id, ctx.org(), shipment, kind, filename, type, static_cast<int64_t>(bytes.size()), sha,
@@ -254,7 +251,7 @@ Result<DocumentBytes> shipments_document_download(api::Ctx& ctx, std::string_vie
   DocumentBytes d;
   d.content_type = r->rows[0].text(0);
   d.filename = r->rows[0].text(1);
-  BX_ASSIGN_OR_RETURN(d.bytes, ctx.core().blobs->get(ctx.org(), r->rows[0].text(2)));
+  BX_ASSIGN_OR_RETURN(d.bytes, ctx.core().blobs->get(ctx.db(), ctx.org(), r->rows[0].text(2)));
   return d;
 }
 

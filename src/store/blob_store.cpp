@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -135,6 +136,67 @@ Result<std::string> MemoryBlobStore::get(std::string_view org, std::string_view 
   auto it = blobs_.find(std::string(org) + "/" + std::string(sha));
   if (it == blobs_.end()) return NotFound("blob " + std::string(sha) + " not found");
   return it->second;
+}
+
+Result<StagedBlob> Blobs::stage(std::string_view org, std::string_view data) {
+  StagedBlob b;
+  b.size = data.size();
+  if (data.size() > inline_max_) {
+    BX_ASSIGN_OR_RETURN(b.sha, files_->put(org, data));
+    return b;
+  }
+  b.sha = crypto::sha256_hex(data);
+  if (!valid_key(org, b.sha)) return InvalidArgument("blob: bad organization id");
+  b.bytes = std::string(data);
+  return b;
+}
+
+Status Blobs::record(Conn& c, std::string_view org, const StagedBlob& b, std::string_view media_type,
+                     std::string_view now, bool deferred) {
+  // On a conflict the existing row stays as it is: same SHA-256, same bytes, wherever they are.
+  static const std::string kFile =
+      "INSERT INTO blobs (org_id, sha256, size, media_type, created_at) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (org_id, sha256) DO NOTHING";
+  static const std::string kInline =
+      "INSERT INTO blobs (org_id, sha256, size, media_type, created_at, storage, data) "
+      "VALUES (?, ?, ?, ?, ?, 'db', ?) ON CONFLICT (org_id, sha256) DO NOTHING";
+  Value type = media_type.empty() ? Value() : Value(media_type);
+  if (b.bytes) {
+    std::array<Value, 6> p{Value(org), Value(b.sha), Value(static_cast<int64_t>(b.size)), type,
+                           Value(now), Value(Bytes{*b.bytes})};
+    return deferred ? c.write_deferred(kInline, p) : c.query(kInline, p).status();
+  }
+  std::array<Value, 5> p{Value(org), Value(b.sha), Value(static_cast<int64_t>(b.size)), type,
+                         Value(now)};
+  return deferred ? c.write_deferred(kFile, p) : c.query(kFile, p).status();
+}
+
+Result<std::string> Blobs::put(Conn& c, std::string_view org, std::string_view data,
+                               std::string_view media_type, std::string_view now) {
+  BX_ASSIGN_OR_RETURN(StagedBlob b, stage(org, data));
+  BX_RETURN_IF_ERROR(record(c, org, b, media_type, now));
+  return std::move(b.sha);
+}
+
+namespace {
+constexpr std::string_view kGetSql =
+    "SELECT storage, data FROM blobs WHERE org_id = ? AND sha256 = ?";
+}
+
+Result<std::string> Blobs::from_row(Result<Rows> r, std::string_view org, std::string_view sha) {
+  if (!r.ok()) return r.status();
+  if (!r->empty() && r->rows[0].text(0) == "db" && !r->rows[0].is_null(1)) return r->rows[0].str(1);
+  return files_->get(org, sha);  // a file ('fs'), or no row: ask the file store
+}
+
+Result<std::string> Blobs::get(Conn& c, std::string_view org, std::string_view sha) {
+  if (!valid_key(org, sha)) return NotFound("blob not found");
+  return from_row(c.query(kGetSql, {org, sha}), org, sha);
+}
+
+Result<std::string> Blobs::get(Db& db, std::string_view org, std::string_view sha) {
+  if (!valid_key(org, sha)) return NotFound("blob not found");
+  return from_row(db.query(kGetSql, {org, sha}), org, sha);
 }
 
 std::unique_ptr<BlobStore> default_blob_store(std::string_view url, std::string_view dir) {

@@ -23,9 +23,16 @@ namespace banxway::store {
 
 enum class Dialect { sqlite, postgres };
 
+/// Bytes to bind as a binary value (SQLite BLOB, PostgreSQL bytea) rather than as text: they
+/// may hold NUL and need not be valid UTF-8. Read back, such a column's text is the same bytes
+/// on both backends.
+struct Bytes {
+  std::string data;
+};
+
 /// A bound parameter.
 struct Value {
-  std::variant<std::monostate, int64_t, double, std::string> v;
+  std::variant<std::monostate, int64_t, double, std::string, Bytes> v;
   Value() = default;
   Value(std::nullptr_t) {}
   Value(int64_t i) : v(i) {}
@@ -40,6 +47,7 @@ struct Value {
   Value(const std::optional<std::string>& s) {
     if (s) v = *s;
   }
+  Value(Bytes b) : v(std::move(b)) {}
   bool is_null() const { return v.index() == 0; }
 };
 

@@ -280,7 +280,7 @@ TEST_P(EmailE2ETest, SentMailCarriesThreadHeadersAndSurvivesRoundTrip) {
       "SELECT raw_sha256, status FROM messages WHERE id = ?", {str(r, "id")});
   ASSERT_TRUE(row.ok());
   ASSERT_EQ(row->rows[0].text(1), "sent");
-  auto raw = engine->impl().core.blobs->get(org_a, row->rows[0].str(0));
+  auto raw = engine->impl().core.blobs->get(*engine->impl().core.db, org_a, row->rows[0].str(0));
   ASSERT_TRUE(raw.ok());
   EXPECT_NE(raw->find("In-Reply-To: <p1@acme.test>"), std::string::npos) << *raw;
   EXPECT_NE(raw->find("References: <p0@acme.test> <p1@acme.test>"), std::string::npos) << *raw;

@@ -29,6 +29,7 @@ namespace {
 
 // Type OIDs from pg_type.h (that header is server-side only). These are fixed since 8.x/9.4.
 constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
 constexpr Oid kTimestampOid = 1114;
 constexpr Oid kTimestamptzOid = 1184;
 constexpr Oid kJsonbOid = 3802;
@@ -277,6 +278,26 @@ std::string compact_json(std::string_view s) {
   return out;
 }
 
+/// bytea prints as `\x` and two hex digits per byte (bytea_output = hex, the default since
+/// 9.0); SQLite returns a BLOB's bytes as they are, so decode to those.
+std::string unhex_bytea(std::string_view s) {
+  if (s.size() < 2 || s[0] != '\\' || s[1] != 'x') return std::string(s);
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve((s.size() - 2) / 2);
+  for (size_t i = 2; i + 1 < s.size(); i += 2) {
+    int hi = nibble(s[i]), lo = nibble(s[i + 1]);
+    if (hi < 0 || lo < 0) return std::string(s);
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return out;
+}
+
 std::string column_text(Oid type, const char* v, int len) {
   std::string_view s(v, static_cast<size_t>(len));
   switch (type) {
@@ -287,6 +308,8 @@ std::string column_text(Oid type, const char* v, int len) {
       return s == "t" ? "1" : "0";
     case kJsonbOid:
       return compact_json(s);
+    case kByteaOid:
+      return unhex_bytea(s);
     default:
       return std::string(s);
   }
@@ -358,9 +381,10 @@ class PgConn final : public Conn {
     std::vector<const char*> values = held->values();
     const int n = static_cast<int>(values.size());
     PgResult r(held->name.empty()
-                   ? PQexecParams(pg_, held->text.c_str(), n, nullptr, values.data(), nullptr,
-                                  nullptr, 0)
-                   : PQexecPrepared(pg_, held->name.c_str(), n, values.data(), nullptr, nullptr, 0),
+                   ? PQexecParams(pg_, held->text.c_str(), n, nullptr, values.data(),
+                                  held->lengths_or_null(), held->formats_or_null(), 0)
+                   : PQexecPrepared(pg_, held->name.c_str(), n, values.data(),
+                                    held->lengths_or_null(), held->formats_or_null(), 0),
                &PQclear);
     BX_RETURN_IF_ERROR(check(r.get(), "query", sql));
     return to_rows(r.get());
@@ -372,7 +396,7 @@ class PgConn final : public Conn {
       // One statement rides the pipeline with the held ones; a script (several statements)
       // cannot, as a pipeline takes one statement per message.
       if (sql.find(';') == std::string_view::npos) {
-        Held h{std::string(sql), {}, std::string(sql), {}, false};
+        Held h = Held::command(sql);
         return pipeline(&h, nullptr);
       }
       BX_RETURN_IF_ERROR(pipeline(nullptr, nullptr));
@@ -383,7 +407,7 @@ class PgConn final : public Conn {
 
   Status exec_deferred(std::string_view sql) override {
     if (!in_transaction()) return exec_script(sql);
-    pending_.push_back(Held{std::string(sql), {}, std::string(sql), {}, false});
+    pending_.push_back(Held::command(sql));
     return Status();
   }
 
@@ -443,6 +467,17 @@ class PgConn final : public Conn {
     std::string text;
     std::vector<std::optional<std::string>> params;
     bool write = false;  // from write_deferred: its failure must surface before a savepoint ends
+    // Set only when a parameter is Bytes: that one is sent in binary format (its length
+    // counts, NULs included); the others stay text.
+    std::vector<int> lengths, formats;
+    const int* lengths_or_null() const { return formats.empty() ? nullptr : lengths.data(); }
+    const int* formats_or_null() const { return formats.empty() ? nullptr : formats.data(); }
+    /// A plain command (SAVEPOINT, RELEASE, …): no name, no parameters, sent as written.
+    static Held command(std::string_view sql) {
+      Held h;
+      h.sql = h.text = std::string(sql);
+      return h;
+    }
     std::vector<const char*> values() const {
       std::vector<const char*> v(params.size(), nullptr);
       for (size_t i = 0; i < params.size(); ++i)
@@ -458,14 +493,29 @@ class PgConn final : public Conn {
     if (st.nparams != static_cast<int>(params.size()))
       return Internal("statement expects " + std::to_string(st.nparams) + " parameters, got " +
                       std::to_string(params.size()) + ": " + quote(sql));
-    // Every parameter travels as text and the server converts it to the type it inferred.
-    Held h{std::string(sql), st.name, st.text,
-           std::vector<std::optional<std::string>>(params.size()), false};
+    // Every parameter travels as text and the server converts it to the type it inferred;
+    // Bytes go in binary (bytea's binary form is the bytes themselves).
+    Held h;
+    h.sql = std::string(sql);
+    h.name = st.name;
+    h.text = st.text;
+    h.params.resize(params.size());
     for (size_t i = 0; i < params.size(); ++i) {
       const auto& v = params[i].v;
       if (v.index() == 1) h.params[i] = std::to_string(std::get<1>(v));
       if (v.index() == 2) h.params[i] = format_double(std::get<2>(v));
       if (v.index() == 3) h.params[i] = std::get<3>(v);
+      if (v.index() == 4) {
+        if (std::get<4>(v).data.size() > static_cast<size_t>(INT32_MAX))
+          return InvalidArgument("a binary parameter is over 2 GB: " + quote(sql));
+        if (h.formats.empty()) {
+          h.formats.assign(params.size(), 0);
+          h.lengths.assign(params.size(), 0);
+        }
+        h.params[i] = std::get<4>(v).data;
+        h.formats[i] = 1;
+        h.lengths[i] = static_cast<int>(h.params[i]->size());
+      }
     }
     return h;
   }
@@ -486,9 +536,11 @@ class PgConn final : public Conn {
       std::vector<const char*> v = h.values();
       const int n = static_cast<int>(v.size());
       if (h.name.empty())
-        ok = ok && PQsendQueryParams(pg_, h.text.c_str(), n, nullptr, v.data(), nullptr, nullptr, 0) == 1;
+        ok = ok && PQsendQueryParams(pg_, h.text.c_str(), n, nullptr, v.data(), h.lengths_or_null(),
+                                     h.formats_or_null(), 0) == 1;
       else
-        ok = ok && PQsendQueryPrepared(pg_, h.name.c_str(), n, v.data(), nullptr, nullptr, 0) == 1;
+        ok = ok && PQsendQueryPrepared(pg_, h.name.c_str(), n, v.data(), h.lengths_or_null(),
+                                       h.formats_or_null(), 0) == 1;
     };
     for (const auto& h : held) send(h);
     if (last) send(*last);

@@ -78,6 +78,11 @@ class SqliteConn final : public Conn {
           rc = sqlite3_bind_text(st, idx, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
           break;
         }
+        case 4: {
+          const auto& b = std::get<4>(v).data;
+          rc = sqlite3_bind_blob64(st, idx, b.data(), b.size(), SQLITE_STATIC);
+          break;
+        }
       }
       if (rc != SQLITE_OK) return sqlite_error(db_, rc, "bind");
     }
