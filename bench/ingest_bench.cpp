@@ -214,9 +214,10 @@ int main(int argc, char** argv) {
 
   std::printf("corpus: %zu messages from %zu mbox files; target %zu messages, batch %zu, db %s\n",
               originals.size(), files.size(), a.messages, a.batch, a.db.c_str());
-  // Checkpoints: windows of W messages that start at 0, 10k, 100k, 1M... (when reached) and
-  // the last window.
+  // Checkpoints: windows of W messages that start at 0 (an empty database), at W (W messages
+  // stored: "the rate at 10k"), at 10 W, 100 W... (when reached) and the last window.
   std::vector<size_t> window_starts = {0};
+  if (2 * a.window <= a.messages) window_starts.push_back(a.window);
   for (size_t s = 10 * a.window; s + a.window <= a.messages; s *= 10) window_starts.push_back(s);
   if (a.messages >= 2 * a.window && a.messages - a.window > window_starts.back())
     window_starts.push_back(a.messages - a.window);
@@ -233,6 +234,7 @@ int main(int argc, char** argv) {
   };
   std::vector<Window> open_windows;
   double cpu_rate_first = 0, cpu_rate_last = 0;
+  double rate_at_w = 0, cpu_rate_at_w = 0;  // the window that starts with W messages stored
   std::vector<std::string> raws;
   while (done < a.messages) {
     // One copy of the corpus (or the part that is still needed), ids suffixed per copy.
@@ -268,6 +270,10 @@ int main(int argc, char** argv) {
           rate_first = rate;
           cpu_rate_first = cpu_rate;
         }
+        if (it->first == a.window) {
+          rate_at_w = rate;
+          cpu_rate_at_w = cpu_rate;
+        }
         rate_last = rate;
         cpu_rate_last = cpu_rate;
         std::printf("window %zu..%zu: %.0f messages/s, %.0f messages per CPU second, "
@@ -292,6 +298,9 @@ int main(int argc, char** argv) {
   if (rate_first > 0 && rate_last > 0 && window_starts.size() > 1)
     std::printf("last window / first window: %.2f (wall), %.2f (per CPU second)\n",
                 rate_last / rate_first, cpu_rate_last / cpu_rate_first);
+  if (rate_at_w > 0 && rate_last > 0 && window_starts.size() > 2)
+    std::printf("last window / window at %zu stored: %.2f (wall), %.2f (per CPU second)\n",
+                a.window, rate_last / rate_at_w, cpu_rate_last / cpu_rate_at_w);
   engine->reset();
   if (!tmpdir.empty()) {
     std::error_code ec;

@@ -44,12 +44,19 @@ start_server() {
   exit 1
 }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# CPU seconds (user + system) a process has used so far.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 
 start_server
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 echo "== fan-out: $clients clients, $orgs orgs, $rate msg/s for $duration s"
-"$build/bench/bench_ws_fanout" --port "$port" --keys "$dir/keys" --clients "$clients" \
+server_cpu0=$(cpu_s $pid)
+t0=$(date +%s.%N)
+/usr/bin/time -f "load client CPU: user %U s + sys %S s" \
+  "$build/bench/bench_ws_fanout" --port "$port" --keys "$dir/keys" --clients "$clients" \
   --rate "$rate" --duration "$duration"
+awk -v a="$server_cpu0" -v b="$(cpu_s $pid)" -v t0="$t0" -v t1="$(date +%s.%N)" \
+  'BEGIN {printf "server CPU: %.2f s over %.1f s (%.2f cores)\n", b - a, t1 - t0, (b - a) / (t1 - t0)}'
 kill -TERM $pid; wait $pid || true
 
 start_server
