@@ -229,6 +229,7 @@ int main(int argc, char** argv) {
   // to one batch.
   struct Window {
     size_t first;
+    size_t checkpoint;  // the window_starts entry it measures (first is that, rounded to a batch)
     Clock::time_point start;
     double cpu;
   };
@@ -247,7 +248,7 @@ int main(int argc, char** argv) {
     for (size_t off = 0; off < n; off += a.batch) {
       size_t m = std::min(a.batch, n - off);
       for (size_t w : window_starts)
-        if (done <= w && w < done + m) open_windows.push_back({done, Clock::now(), cpu_seconds()});
+        if (done <= w && w < done + m) open_windows.push_back({done, w, Clock::now(), cpu_seconds()});
       std::vector<std::string_view> views(raws.begin() + off, raws.begin() + off + m);
       auto results = (*engine)->ingest_email_batch(*who, views, a.batch);
       for (auto& r : results) {
@@ -270,7 +271,7 @@ int main(int argc, char** argv) {
           rate_first = rate;
           cpu_rate_first = cpu_rate;
         }
-        if (it->first == a.window) {
+        if (it->checkpoint == a.window) {
           rate_at_w = rate;
           cpu_rate_at_w = cpu_rate;
         }
