@@ -102,22 +102,25 @@ bool repair_utf8(std::string& s) {
 
 void clean_text(std::string& s, bool* bad_utf8, bool* had_nul) {
   if (repair_utf8(s) && bad_utf8) *bad_utf8 = true;
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
+  // In place: the result is never longer than the input, so the write position w never passes
+  // the read position i.
+  const size_t n = s.size();
+  size_t w = 0;
+  for (size_t i = 0; i < n; ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '\r') {
-      out += '\n';
-      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+    if (c >= 0x20 && c != 0x7F) {
+      s[w++] = static_cast<char>(c);
+    } else if (c == '\r') {
+      s[w++] = '\n';
+      if (i + 1 < n && s[i + 1] == '\n') ++i;
+    } else if (c == '\n' || c == '\t') {
+      s[w++] = static_cast<char>(c);
     } else if (c == 0) {
       if (had_nul) *had_nul = true;
-    } else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
-      // Form feeds, escapes and the like are noise for readers and for the AI.
-    } else {
-      out += static_cast<char>(c);
     }
+    // Other controls (form feeds, escapes, DEL) are noise for readers and for the AI: dropped.
   }
-  s.swap(out);
+  s.resize(w);
 }
 
 std::string clean_line(std::string_view in) {

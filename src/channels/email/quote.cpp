@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <vector>
 
 namespace banxway::email {
@@ -21,10 +22,11 @@ namespace {
 constexpr size_t kMaxAttributionBytes = 400;
 constexpr size_t kMaxSignatureLines = 40;  // a "-- " with more after it is not a signature
 
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 std::string lower_ascii(std::string_view s) {
   std::string r(s);
-  for (char& c : r)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  for (char& c : r) c = lower(c);
   return r;
 }
 
@@ -42,34 +44,52 @@ bool blank(std::string_view s) { return trim(s).empty(); }
 struct Line {
   std::string_view raw;
   std::string_view trimmed;
-  std::string low;    // trimmed, ASCII lower-case; only the head of a long line
-  std::string label;  // `low` without '*' (bold markers around "*From:*")
+  std::string_view low;    // trimmed, ASCII lower-case; only the head of a long line
+  std::string_view label;  // `low` without '*' (bold markers around "*From:*")
   bool blank = false, quoted = false, long_line = false;
 };
 
 constexpr size_t kShortLine = 512;  // longer lines are never markers, attributions or labels
+constexpr size_t kLabelBytes = 64;
 
-std::vector<Line> analyze(std::string_view text) {
-  std::vector<Line> lines;
-  for (size_t pos = 0; pos <= text.size();) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    Line l;
-    l.raw = text.substr(pos, nl - pos);
-    l.trimmed = trim(l.raw);
-    l.blank = l.trimmed.empty();
-    size_t i = 0;
-    while (i < l.raw.size() && i < 3 && l.raw[i] == ' ') ++i;
-    l.quoted = i < l.raw.size() && l.raw[i] == '>';
-    l.long_line = l.trimmed.size() > kShortLine;
-    l.low = lower_ascii(l.trimmed.substr(0, l.long_line ? 64 : kShortLine));
-    for (char c : std::string_view(l.low).substr(0, 64))
-      if (c != '*') l.label += c;
-    lines.push_back(std::move(l));
-    pos = nl + 1;
+// The lines of a text. Their `low` and `label` views point into `text_`, one buffer sized
+// up front for all of them (two small strings per line were most of this step's cost).
+class Lines {
+ public:
+  explicit Lines(std::string_view text) {
+    const size_t count = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+    buf_ = std::make_unique<char[]>(text.size() + kLabelBytes * count);
+    char* out = buf_.get();
+    lines_.reserve(count);
+    for (size_t pos = 0; pos <= text.size();) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string_view::npos) nl = text.size();
+      Line l;
+      l.raw = text.substr(pos, nl - pos);
+      l.trimmed = trim(l.raw);
+      l.blank = l.trimmed.empty();
+      size_t i = 0;
+      while (i < l.raw.size() && i < 3 && l.raw[i] == ' ') ++i;
+      l.quoted = i < l.raw.size() && l.raw[i] == '>';
+      l.long_line = l.trimmed.size() > kShortLine;
+      const std::string_view head = l.trimmed.substr(0, l.long_line ? kLabelBytes : kShortLine);
+      char* low = out;
+      for (char c : head) *out++ = lower(c);
+      l.low = std::string_view(low, head.size());
+      char* label = out;
+      for (char c : l.low.substr(0, kLabelBytes))
+        if (c != '*') *out++ = c;
+      l.label = std::string_view(label, static_cast<size_t>(out - label));
+      lines_.push_back(l);
+      pos = nl + 1;
+    }
   }
-  return lines;
-}
+  const std::vector<Line>& lines() const { return lines_; }
+
+ private:
+  std::unique_ptr<char[]> buf_;  // never reallocated: the views stay valid
+  std::vector<Line> lines_;
+};
 
 bool ends_with_any(std::string_view s, std::initializer_list<std::string_view> tails) {
   return std::any_of(tails.begin(), tails.end(), [&](auto t) { return s.ends_with(t); });
@@ -180,7 +200,7 @@ size_t attribution(const std::vector<Line>& lines, size_t i) {
   }
   if (!starts_with_any(first.low, {"on ", "am ", "le ", "el ", "em ", "il ", "op ", "den ", "在 "}))
     return 0;
-  std::string joined = first.low;
+  std::string joined(first.low);
   for (size_t k = i + 1; k < lines.size() && k <= i + 2; ++k) {
     if (lines[k].blank || lines[k].quoted || lines[k].long_line) return 0;
     joined += ' ';
@@ -270,7 +290,8 @@ std::string trim_block(std::string s) {
 
 ReplySplit split_reply(std::string_view text) {
   ReplySplit r;
-  const std::vector<Line> lines = analyze(text);
+  const Lines analyzed(text);
+  const std::vector<Line>& lines = analyzed.lines();
 
   // 1. Where the history starts, and which lines before it are not the sender's.
   size_t cut = lines.size();
