@@ -5,7 +5,6 @@
 //   4. one walk over the tree collects text, HTML and attachments, enforcing limits as it goes,
 //   5. HTML is sanitized (cid references found there mark inline images), text is derived from
 //      HTML when there is no text part, and the reply is split from history and signature.
-#include <iconv.h>
 
 #include <algorithm>
 #include <mutex>
@@ -25,14 +24,11 @@ void ensure_gmime() {
     // soon after the last iconv_close, so every message with 8-bit headers or a Latin-1 part
     // paid a dlopen (mmap, relocation) — about 2.5 % of ingest time. One descriptor per
     // common mail charset, held for the life of the process, keeps those modules loaded; the
-    // decoder pins the other charsets it meets (mime_text.cpp).
+    // decoder pins the other charsets it meets (keep_charset_loaded, mime_text.cpp).
     static const char* const kCommon[] = {"windows-1252", "iso-8859-1", "iso-8859-15",
                                           "iso-8859-2",   "windows-1250", "windows-1251",
                                           "koi8-r"};
-    for (const char* cs : kCommon) {
-      iconv_t cd = iconv_open("UTF-8", g_mime_charset_iconv_name(cs));
-      (void)cd;  // deliberately never closed; (iconv_t)-1 when the charset is unsupported
-    }
+    for (const char* cs : kCommon) keep_charset_loaded(cs);
   });
 }
 

@@ -85,6 +85,11 @@ DecodeResult decode_part(GMimePart* part, size_t limit, bool count_all);
 /// at most `limit` bytes of output; warnings go to `w`.
 std::string decode_text_part(GMimePart* part, size_t limit, Warnings& w);
 
+/// Keeps the gconv module of a charset loaded for the life of the process: glibc unloads a
+/// module soon after its last descriptor closes, and the next conversion dlopens it again.
+/// At most 64 charsets; the descriptors stay reachable, so leak checkers do not report them.
+void keep_charset_loaded(const std::string& charset);
+
 // --- headers (mime_headers.cpp) -------------------------------------------------------------
 
 /// All <msg-id>s of an In-Reply-To / References value, normalized, in order.

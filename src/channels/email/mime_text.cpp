@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "channels/email/mime_internal.hpp"
 
@@ -222,21 +223,23 @@ DecodeResult decode_part(GMimePart* part, size_t limit, bool count_all) {
   return r;
 }
 
-namespace {
-// Keeps the gconv module of a charset loaded for the life of the process (see ensure_gmime):
-// without a descriptor held open, glibc unloads the module soon after each conversion and the
-// next part in that charset dlopens it again. Bounded: at most kMaxPinned charsets.
-void pin_charset(const std::string& cs) {
+void keep_charset_loaded(const std::string& cs) {
   constexpr size_t kMaxPinned = 64;
-  static std::mutex mu;
-  static std::set<std::string> pinned;
-  std::lock_guard<std::mutex> lock(mu);
-  if (pinned.size() >= kMaxPinned || pinned.count(cs)) return;
-  pinned.insert(cs);
+  struct Pinned {
+    std::mutex mu;
+    std::set<std::string> names;
+    std::vector<iconv_t> descriptors;  // never closed
+  };
+  // Allocated once and never destroyed: the descriptors stay reachable through this static
+  // pointer until the process ends, where a destroyed container would leave them looking
+  // leaked (LeakSanitizer under scripts/fuzz).
+  static Pinned* const pinned = new Pinned;
+  std::lock_guard<std::mutex> lock(pinned->mu);
+  if (pinned->names.size() >= kMaxPinned || pinned->names.count(cs)) return;
+  pinned->names.insert(cs);
   iconv_t cd = iconv_open("UTF-8", g_mime_charset_iconv_name(cs.c_str()));
-  (void)cd;  // deliberately never closed; (iconv_t)-1 for an unknown charset
+  if (cd != reinterpret_cast<iconv_t>(-1)) pinned->descriptors.push_back(cd);
 }
-}  // namespace
 
 std::string decode_text_part(GMimePart* part, size_t limit, Warnings& w) {
   // Up to twice the output limit of source bytes: UTF-16 needs two bytes per ASCII char.
@@ -268,7 +271,7 @@ std::string decode_text_part(GMimePart* part, size_t limit, Warnings& w) {
     from = cs;
   }
   if (!from.empty()) {
-    pin_charset(from);
+    keep_charset_loaded(from);
     GObj<GMimeFilter> conv(g_mime_filter_charset_new(from.c_str(), "UTF-8"));
     if (!conv) {
       w.add("unknown charset " + clean_line(cs.substr(0, 64)) + ", decoded as windows-1252");
