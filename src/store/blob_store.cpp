@@ -154,28 +154,17 @@ Result<StagedBlob> Blobs::stage(std::string_view org, std::string_view data) {
 Status Blobs::record(Conn& c, std::string_view org, const StagedBlob& b, std::string_view media_type,
                      std::string_view now, bool deferred) {
   // On a conflict the existing row stays as it is: same SHA-256, same bytes, wherever they are.
-  static const std::string kFile =
-      "INSERT INTO blobs (org_id, sha256, size, media_type, created_at) VALUES (?, ?, ?, ?, ?) "
-      "ON CONFLICT (org_id, sha256) DO NOTHING";
-  static const std::string kInline =
+  static const std::string kInsert =
       "INSERT INTO blobs (org_id, sha256, size, media_type, created_at, storage, data) "
-      "VALUES (?, ?, ?, ?, ?, 'db', ?) ON CONFLICT (org_id, sha256) DO NOTHING";
-  Value type = media_type.empty() ? Value() : Value(media_type);
-  if (b.bytes) {
-    std::array<Value, 6> p{Value(org), Value(b.sha), Value(static_cast<int64_t>(b.size)), type,
-                           Value(now), Value(Bytes{*b.bytes})};
-    return deferred ? c.write_deferred(kInline, p) : c.query(kInline, p).status();
-  }
-  std::array<Value, 5> p{Value(org), Value(b.sha), Value(static_cast<int64_t>(b.size)), type,
-                         Value(now)};
-  return deferred ? c.write_deferred(kFile, p) : c.query(kFile, p).status();
-}
-
-Result<std::string> Blobs::put(Conn& c, std::string_view org, std::string_view data,
-                               std::string_view media_type, std::string_view now) {
-  BX_ASSIGN_OR_RETURN(StagedBlob b, stage(org, data));
-  BX_RETURN_IF_ERROR(record(c, org, b, media_type, now));
-  return std::move(b.sha);
+      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, sha256) DO NOTHING";
+  const std::array<Value, 7> p{Value(org),
+                               Value(b.sha),
+                               Value(static_cast<int64_t>(b.size)),
+                               media_type.empty() ? Value() : Value(media_type),
+                               Value(now),
+                               Value(b.bytes ? "db" : "fs"),
+                               b.bytes ? Value(Bytes{*b.bytes}) : Value()};
+  return deferred ? c.write_deferred(kInsert, p) : c.query(kInsert, p).status();
 }
 
 namespace {

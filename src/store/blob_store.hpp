@@ -76,15 +76,9 @@ class Blobs {
   /// `deferred`: nothing reads the result, so on PostgreSQL it may travel with the next statement.
   Status record(Conn& c, std::string_view org_id, const StagedBlob& b, std::string_view media_type,
                 std::string_view now, bool deferred = true);
-  /// stage + record in one call, for callers already in their transaction.
-  Result<std::string> put(Conn& c, std::string_view org_id, std::string_view data,
-                          std::string_view media_type, std::string_view now);
   /// The bytes of a blob: from its row, or from its file.
   Result<std::string> get(Conn& c, std::string_view org_id, std::string_view sha256_hex);
   Result<std::string> get(Db& db, std::string_view org_id, std::string_view sha256_hex);
-
-  size_t inline_max() const { return inline_max_; }
-  BlobStore& files() { return *files_; }
 
  private:
   Result<std::string> from_row(Result<Rows> r, std::string_view org_id, std::string_view sha);

@@ -65,8 +65,9 @@ class BlobsTest : public ::testing::TestWithParam<std::string> {
   banxway::Result<std::string> put(Blobs& b, const std::string& data) {
     std::string sha;
     Status st = db_->transaction([&](Conn& c) -> Status {
-      BX_ASSIGN_OR_RETURN(sha, b.put(c, kOrg, data, "application/octet-stream", kT0));
-      return Status();
+      BX_ASSIGN_OR_RETURN(StagedBlob staged, b.stage(kOrg, data));
+      sha = staged.sha;
+      return b.record(c, kOrg, staged, "application/octet-stream", kT0);
     });
     if (!st.ok()) return st;
     return sha;
@@ -177,7 +178,9 @@ TEST_P(BlobsTest, ARolledBackTransactionLeavesNoInlineBlob) {
   Blobs b = blobs(1000);
   std::string sha;
   Status st = db_->transaction([&](Conn& c) -> Status {
-    BX_ASSIGN_OR_RETURN(sha, b.put(c, kOrg, "never committed", "text/plain", kT0));
+    BX_ASSIGN_OR_RETURN(StagedBlob staged, b.stage(kOrg, "never committed"));
+    sha = staged.sha;
+    BX_RETURN_IF_ERROR(b.record(c, kOrg, staged, "text/plain", kT0));
     return banxway::Conflict("changed my mind");
   });
   EXPECT_EQ(st.code(), Code::conflict);

@@ -278,23 +278,15 @@ std::string compact_json(std::string_view s) {
   return out;
 }
 
-/// bytea prints as `\x` and two hex digits per byte (bytea_output = hex, the default since
-/// 9.0); SQLite returns a BLOB's bytes as they are, so decode to those.
-std::string unhex_bytea(std::string_view s) {
-  if (s.size() < 2 || s[0] != '\\' || s[1] != 'x') return std::string(s);
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve((s.size() - 2) / 2);
-  for (size_t i = 2; i + 1 < s.size(); i += 2) {
-    int hi = nibble(s[i]), lo = nibble(s[i + 1]);
-    if (hi < 0 || lo < 0) return std::string(s);
-    out.push_back(static_cast<char>(hi << 4 | lo));
-  }
+/// bytea's text output (`\x` and hex digits, or the older escape format) decoded by libpq to
+/// the bytes themselves, which is what SQLite returns for a BLOB. `v` is libpq's value, which
+/// is NUL-terminated.
+std::string unescape_bytea(const char* v) {
+  size_t n = 0;
+  unsigned char* bytes = PQunescapeBytea(reinterpret_cast<const unsigned char*>(v), &n);
+  if (!bytes) return std::string(v);  // out of memory: leave it as the server printed it
+  std::string out(reinterpret_cast<const char*>(bytes), n);
+  PQfreemem(bytes);
   return out;
 }
 
@@ -309,7 +301,7 @@ std::string column_text(Oid type, const char* v, int len) {
     case kJsonbOid:
       return compact_json(s);
     case kByteaOid:
-      return unhex_bytea(s);
+      return unescape_bytea(v);
     default:
       return std::string(s);
   }
