@@ -4,7 +4,8 @@
 #      RATE messages/s are ingested over HTTP for DURATION seconds: ingest-to-client latency;
 #   2. IDLE idle connections held open: the server's resident memory before and after.
 # SQLite in a fresh directory (BANXWAY_BENCH_DIR, default /tmp/banxway-bench-ws), Release build, job workers
-# and mail watching off so only HTTP ingest and the live feed run.
+# and mail watching off so only HTTP ingest and the live feed run. BANXWAY_SERVER_BIN runs another
+# server binary (A/B comparisons); BANXWAY_SERVER_ARGS adds server options.
 #
 #   bench/ws_fanout.sh [CLIENTS=1000] [RATE=1000] [DURATION=10] [ORGS=50] [IDLE=10000]
 set -euo pipefail
@@ -33,7 +34,7 @@ for i in $(seq 1 "$orgs"); do
 done
 
 start_server() {
-  "$build/examples/server/banxway-server" --db "$db" --port "$port" --job-workers 0 \
+  "${BANXWAY_SERVER_BIN:-$build/examples/server/banxway-server}" --db "$db" --port "$port" --job-workers 0 \
     --no-mail-watch --no-access-log --max-connections 15000 ${BANXWAY_SERVER_ARGS:-} >"$dir/server.out" 2>"$dir/server.err" &
   pid=$!
   for _ in $(seq 1 100); do

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <vector>
 #include <memory>
 #include <mutex>
 
@@ -54,6 +56,113 @@ std::string credential_from_protocols(std::string_view offered, bool* offered_ba
   return cred;
 }
 
+// The layer under Beast's WebSocket stream: it gathers the frames the session writes while
+// draining its queue into one buffer and hands them to the kernel in one write.
+//
+// Beast writes each WebSocket message with its own write on the next layer, so a client that
+// has several events queued (a message usually brings message.received, thread.updated and
+// contact.*) costs one sendmsg, one TCP segment and one wake-up of the reader per frame. Here
+// a write only copies into `pend_` and completes at once; the bytes go out when the session
+// uncorks (its queue is empty) or, for Beast's own control frames written while not corked
+// (pong, keep-alive ping, close), straight away. Only one kernel write is in flight at a time,
+// so frames can never interleave, and the order is the order Beast wrote them in. Strand-only.
+class CoalescingStream {
+ public:
+  using next_layer_type = beast::tcp_stream;
+  using executor_type = next_layer_type::executor_type;
+
+  explicit CoalescingStream(tcp::socket&& s) : next_(std::move(s)) {}
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+  next_layer_type& next_layer() noexcept { return next_; }
+  const next_layer_type& next_layer() const noexcept { return next_; }
+
+  /// Keeps the owner alive while a kernel write is in flight (this object lives inside it).
+  void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
+  /// Called on the strand whenever a kernel write finished and nothing is backlogged.
+  void on_drain(std::function<void()> f) { on_drain_ = std::move(f); }
+
+  void cork() { corked_ = true; }
+  void uncork() {
+    corked_ = false;
+    if (!inflight_ && !pend_.empty()) flush();
+  }
+  /// More than this many bytes not yet taken by the kernel: the writer should wait for a drain.
+  bool backlogged() const { return pend_.size() + out_.size() > kBacklogBytes; }
+
+  template <class MutableBufferSequence, class ReadHandler>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
+    return next_.async_read_some(buffers, std::forward<ReadHandler>(handler));
+  }
+
+  template <class ConstBufferSequence, class WriteHandler>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
+    return asio::async_initiate<WriteHandler, void(beast::error_code, std::size_t)>(
+        [this](auto h, const ConstBufferSequence& b) {
+          beast::error_code ec = error_;
+          std::size_t n = 0;
+          if (!ec) {
+            n = asio::buffer_size(b);
+            size_t at = pend_.size();
+            pend_.resize(at + n);
+            asio::buffer_copy(asio::buffer(pend_.data() + at, n), b);
+            if (!corked_ && !inflight_) flush();
+          }
+          asio::post(next_.get_executor(), beast::bind_front_handler(std::move(h), ec, n));
+        },
+        handler, buffers);
+  }
+
+  /// Runs `f` once nothing is in flight (what Beast's teardown needs: the close frame out).
+  void when_flushed(std::function<void()> f) {
+    if (!inflight_ && (pend_.empty() || error_)) return f();
+    flushed_waiters_.push_back(std::move(f));
+    if (!inflight_) flush();
+  }
+
+ private:
+  static constexpr size_t kBacklogBytes = 256 << 10;
+
+  void flush() {
+    inflight_ = true;
+    out_.swap(pend_);
+    pend_.clear();
+    asio::async_write(next_, asio::buffer(out_),
+                      [this, keep = owner_.lock()](beast::error_code ec, std::size_t) {
+                        inflight_ = false;
+                        out_.clear();
+                        if (ec) {
+                          error_ = ec;
+                          pend_.clear();
+                        } else if (!pend_.empty() && !corked_) {
+                          flush();
+                        }
+                        if (!inflight_) {
+                          auto waiters = std::move(flushed_waiters_);
+                          flushed_waiters_.clear();
+                          for (auto& w : waiters) w();
+                        }
+                        if (!backlogged() && on_drain_) on_drain_();
+                      });
+  }
+
+  next_layer_type next_;
+  std::weak_ptr<void> owner_;
+  std::function<void()> on_drain_;
+  std::vector<std::function<void()>> flushed_waiters_;
+  std::string pend_, out_;
+  bool corked_ = false, inflight_ = false;
+  beast::error_code error_;
+};
+
+// Beast's close handshake ends with a teardown of the next layer: let the close frame (and
+// anything before it) reach the kernel first.
+template <class TeardownHandler>
+void async_teardown(beast::role_type role, CoalescingStream& s, TeardownHandler&& handler) {
+  auto h = std::make_shared<std::decay_t<TeardownHandler>>(std::forward<TeardownHandler>(handler));
+  s.when_flushed([role, &s, h] { beast::async_teardown(role, s.next_layer(), std::move(*h)); });
+}
+
 class WsSession : public LiveClient, public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(WsEnv& env, tcp::socket&& socket, std::string peer)
@@ -67,6 +176,12 @@ class WsSession : public LiveClient, public std::enable_shared_from_this<WsSessi
   }
 
   void run(http::request<http::string_body>&& req) {
+    ws_.next_layer().set_owner(weak_from_this());
+    ws_.next_layer().on_drain([this] {
+      if (!waiting_drain_) return;
+      waiting_drain_ = false;
+      write_next();
+    });
     env_.open.fetch_add(1);
     Metrics::ws_connections_add(1);
     req_ = std::move(req);
@@ -182,6 +297,7 @@ class WsSession : public LiveClient, public std::enable_shared_from_this<WsSessi
     t.keep_alive_pings = true;
     ws_.set_option(t);
     ws_.read_message_max(env_.opts.max_message);
+    ws_.auto_fragment(false);  // one frame per event: the layer below batches the writes
     bool proto = subprotocol_;
     ws_.set_option(websocket::stream_base::decorator([proto](websocket::response_type& res) {
       res.set(http::field::server, std::string("banxway/") + banxway::version());
@@ -261,17 +377,28 @@ class WsSession : public LiveClient, public std::enable_shared_from_this<WsSessi
     });
   }
 
+  // Drains the queue through the coalescing layer: every frame queued now goes out in one
+  // kernel write when the queue is empty (uncork), or when the layer holds enough to send.
   void write_next() {
+    auto& out = ws_.next_layer();
     Frame f;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closing_ || queue_.empty() || !accepted_) {
         writing_ = false;
-        if (!accepted_ && !queue_.empty() && !closing_) writing_ = false;
+        out.uncork();
+        return;
+      }
+      if (out.backlogged()) {
+        // The kernel has not taken what was written: wait for the layer to drain (the queue
+        // meanwhile fills, and a client that never drains is cut off at max_queue).
+        waiting_drain_ = true;
+        out.uncork();
         return;
       }
       f = queue_.front();
     }
+    out.cork();
     ws_.text(true);
     ws_.async_write(asio::buffer(*f), [self = shared_from_this(), f](beast::error_code ec, std::size_t) {
       if (ec) return self->finish();
@@ -326,7 +453,7 @@ class WsSession : public LiveClient, public std::enable_shared_from_this<WsSessi
   }
 
   WsEnv& env_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<CoalescingStream> ws_;
   asio::steady_timer timer_;
   std::string peer_;
   http::request<http::string_body> req_;
@@ -342,6 +469,7 @@ class WsSession : public LiveClient, public std::enable_shared_from_this<WsSessi
   std::deque<Frame> queue_;
   bool writing_ = false;
   bool closing_ = false;
+  bool waiting_drain_ = false;  // strand-only: write_next resumes when the layer drains
 };
 
 }  // namespace

@@ -453,6 +453,67 @@ def test_slow_client_is_cut_off_with_a_close_code(rt):
     api.close()
 
 
+def test_bursts_of_events_arrive_as_whole_frames_in_order(rt):
+    # The server gathers the frames queued for a connection into one write (ws_session.cpp):
+    # every event must still be its own final text frame (no continuation frames, even past
+    # 4 KB), complete and in the order the events were written, small and large interleaved.
+    import threading
+    api = rt.client()
+    t = create_thread(api, "burst")
+    s = _raw_ws_connect(rt.host, rt.port, rt.key, rcvbuf=1 << 22)
+    _send_frame(s, json.dumps({"type": "subscribe", "room": "thread:" + t["id"]}))
+    frames = []  # (fin, opcode, payload)
+    done = threading.Event()
+
+    def reader():
+        s.settimeout(20)
+        buf = b""
+        try:
+            while not done.is_set():
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    return
+                buf += chunk
+                while len(buf) >= 2:
+                    fin, op, n = buf[0] >> 7, buf[0] & 0x0F, buf[1] & 0x7F
+                    off = 2
+                    if n == 126:
+                        if len(buf) < 4:
+                            break
+                        n, off = struct.unpack("!H", buf[2:4])[0], 4
+                    elif n == 127:
+                        if len(buf) < 10:
+                            break
+                        n, off = struct.unpack("!Q", buf[2:10])[0], 10
+                    if len(buf) < off + n:
+                        break
+                    frames.append((fin, op, buf[off:off + n]))
+                    buf = buf[off + n:]
+                    if sum(1 for f in frames if b'"note.created"' in f[2]) == 24:
+                        return
+        except socket.timeout:
+            pass
+
+    th = threading.Thread(target=reader)
+    th.start()
+    deadline = time.monotonic() + 10
+    while not any(b'"subscribed"' in f[2] for f in frames):
+        assert time.monotonic() < deadline, frames
+        time.sleep(0.01)
+    sizes = [10, 5000, 3, 65000, 4096, 126, 30000, 60000] * 3
+    bodies = ["%02d:" % i + chr(ord("a") + i) * n for i, n in enumerate(sizes)]
+    for b in bodies:
+        add_note(api, t["id"], b)
+    th.join(30)
+    done.set()
+    s.close()
+    api.close()
+    assert all(fin == 1 and op == 1 for fin, op, _ in frames), [(f, o) for f, o, _ in frames]
+    notes = [json.loads(p)["data"] for _, _, p in frames if b'"note.created"' in p]
+    got = [n.get("text") or n.get("note", {}).get("text") for n in notes]
+    assert got == bodies, [(g or "")[:8] for g in got]
+
+
 def test_idle_connection_is_kept_alive_by_pings(rt):
     async def go():
         # websockets answers the server's pings; the connection outlives the 4 s idle timeout.
