@@ -5,6 +5,8 @@
 // contact's record. Also: token checks and rotation, replays, Meta and Twilio signatures,
 // a provider outage with Retry-After, and click-to-call with its status callback.
 #include <gtest/gtest.h>
+
+#include <ctime>
 #include <openssl/hmac.h>
 
 #include <thread>
@@ -24,10 +26,21 @@ using bxtest::str;
 
 namespace {
 
+// Now, as Exotel writes it (India time). Inbound messages must be recent: a reply is only
+// allowed within WhatsApp's 24-hour window after the customer's last message.
+std::string ist_now(int plus_seconds = 0) {
+  std::time_t t = std::time(nullptr) + 19800 + plus_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+05:30", &tm);
+  return buf;
+}
+
 std::string inbound_wa(const std::string& sid, const std::string& from, const std::string& text) {
   return R"({"whatsapp":{"messages":[{"callback_type":"incoming_message","sid":")" + sid +
          R"(","from":")" + from + R"(","to":"+919000000001","profile_name":"Ravi",)"
-         R"("timestamp":"2026-11-27T10:00:00+05:30","content":{"type":"text","text":{"body":)" +
+         R"("timestamp":")" + ist_now() + R"(","content":{"type":"text","text":{"body":)" +
          banxway::json::quote(text) + "}}}]}}";
 }
 
@@ -35,7 +48,7 @@ std::string dlr(const std::string& sid, int code, const std::string& status, con
   return R"({"whatsapp":{"messages":[{"callback_type":"dlr","sid":")" + sid +
          R"(","to":"+919820012345","exo_status_code":)" + std::to_string(code) +
          R"(,"exo_detailed_status":")" + status +
-         R"(","description":"x","timestamp":"2026-11-27T10:05:00+05:30","custom_data":")" + ref +
+         R"(","description":"x","timestamp":")" + ist_now(1) + R"(","custom_data":")" + ref +
          R"("}]}})";
 }
 
