@@ -5,7 +5,8 @@
 #   2. IDLE idle connections held open: the server's resident memory before and after.
 # SQLite in a fresh directory (BANXWAY_BENCH_DIR, default /tmp/banxway-bench-ws), Release build, job workers
 # and mail watching off so only HTTP ingest and the live feed run. BANXWAY_SERVER_BIN runs another
-# server binary (A/B comparisons); BANXWAY_SERVER_ARGS adds server options.
+# server binary (A/B comparisons); BANXWAY_SERVER_ARGS adds server options; BANXWAY_BENCH_PRESQL
+# runs SQL on the fresh database before the server starts (diagnostics, e.g. dropping triggers).
 #
 #   bench/ws_fanout.sh [CLIENTS=1000] [RATE=1000] [DURATION=10] [ORGS=50] [IDLE=10000]
 set -euo pipefail
@@ -33,6 +34,7 @@ for i in $(seq 1 "$orgs"); do
     | sed 's/.*"key":"\([^"]*\)".*/\1/' >>"$dir/keys"
 done
 
+[ -n "${BANXWAY_BENCH_PRESQL:-}" ] && /usr/bin/python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$dir/ws.db" "$BANXWAY_BENCH_PRESQL"
 start_server() {
   "${BANXWAY_SERVER_BIN:-$build/examples/server/banxway-server}" --db "$db" --port "$port" --job-workers 0 \
     --no-mail-watch --no-access-log --max-connections 15000 ${BANXWAY_SERVER_ARGS:-} >"$dir/server.out" 2>"$dir/server.err" &

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "store/db.hpp"
+#include "store/sqlite/wal_write_vfs.hpp"
 
 namespace banxway::store {
 namespace {
@@ -157,7 +158,8 @@ Result<std::unique_ptr<SqliteConn>> connect(const std::string& path, bool readon
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
               (readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // The writer appends each transaction's WAL frames with one write (wal_write_vfs.cpp).
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, writer ? wal_write_vfs_name() : nullptr);
   if (rc != SQLITE_OK) {
     Status s = Unavailable("cannot open SQLite database " + path + ": " +
                            (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
