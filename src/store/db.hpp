@@ -184,6 +184,9 @@ struct DbOptions {
   int readers = 4;              // SQLite reader pool size / PostgreSQL pool size
   int busy_timeout_ms = 5000;   // SQLite
   bool apply_migrations = true;
+  // SQLite: when the WAL holds more pages than this, the background checkpointer pauses this
+  // process's writers briefly and starts the WAL over (see sqlite_db.cpp). 131,072 = 512 MB.
+  int sqlite_wal_limit_pages = 131072;
 };
 
 class Db {

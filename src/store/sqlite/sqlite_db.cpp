@@ -1,6 +1,8 @@
 // SQLite backend: WAL, one writer connection behind a mutex, a pool of reader connections,
 // and a prepared-statement cache per connection.
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -141,16 +143,29 @@ class SqliteConn final : public Conn {
 // the cache every insert re-reads pages from the OS, which is most of the slowdown as a
 // database grows. Bounded, and only on the one writer connection: readers keep the default.
 constexpr int kWriterCacheKiB = 64 * 1024;
-// Checkpoint the WAL every this many pages (SQLite's default is 1000, 4 MB): index pages that
-// every batch touches are then copied into the database once per checkpoint, not once per few
-// batches. This is the backstop only: a background thread checkpoints (PASSIVE, so it never
-// blocks the writer) every kCheckpointInterval, so no committing request pays for copying a
-// large WAL back (which took ~100 ms at this size and showed as the p99 of small writes).
-// Short, because each checkpoint starts with an fsync of the WAL, and while that runs the
-// writer's appends to the WAL stall on this machine's ext4: the more the fsync has to write,
-// the longer the stall. HTTP ingest at 500 messages/s, POST p99: 22-23 ms with checkpoints
-// every 200 ms, 6-10 ms every 50 ms, 2 s made it 100 ms (docs/PERFORMANCE.md).
-constexpr int kWalCheckpointPages = 32000;
+// Checkpoints. The writer never checkpoints (wal_autocheckpoint=0): a background thread does,
+// PASSIVE (it never blocks the writer) every kCheckpointInterval. Short, because each
+// checkpoint starts with an fsync of the WAL, and while that runs the writer's appends to the
+// WAL stall on this machine's ext4: the more the fsync has to write, the longer the stall.
+// HTTP ingest at 500 messages/s, POST p99: 22-23 ms with checkpoints every 200 ms, 6-10 ms every
+// 50 ms, 2 s made it 100 ms (docs/PERFORMANCE.md).
+//
+// Under sustained writes a PASSIVE checkpoint never catches up (frames keep arriving while it
+// copies), so SQLite never starts the WAL over and the file grows. SQLite's own answer, the
+// writer's autocheckpoint once the WAL passes N pages, runs inside a commit: at 1,000
+// commits/s it held the write lock for 15-20 ms (two fsyncs and the copying) every ~0.5 s,
+// which was the p99 of every request. Instead, when the WAL holds more than
+// DbOptions::sqlite_wal_limit_pages, the checkpointer catches up as far as it can outside any
+// lock (two more PASSIVE passes, each followed by an fdatasync of the database file), then
+// holds the write mutex for one RESTART checkpoint: it copies the few frames left, syncs, and
+// waits (at most kForceBusyMs) for readers to leave the WAL, so the next write starts the WAL
+// over from its beginning. The file keeps its size (about the limit; truncating it took
+// longer on this machine). A reader that stays longer makes it give up and retry a second
+// later. Measured: the writers wait 5-20 ms about every 0.6 s at 1,000 commits/s, instead of
+// 15-20 ms every 0.5 s inside commits, and never while the WAL is under the limit.
+constexpr std::chrono::milliseconds kForceBusyMs{100};
+constexpr std::chrono::seconds kForceRetry{1};
+constexpr int kWalHardFactor = 4;
 constexpr std::chrono::milliseconds kCheckpointInterval{50};
 
 Result<std::unique_ptr<SqliteConn>> connect(const std::string& path, bool readonly,
@@ -173,7 +188,7 @@ Result<std::unique_ptr<SqliteConn>> connect(const std::string& path, bool readon
   if (!readonly) pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
   if (writer)
     pragmas += "PRAGMA cache_size=-" + std::to_string(kWriterCacheKiB) +
-               "; PRAGMA wal_autocheckpoint=" + std::to_string(kWalCheckpointPages) + ";";
+               "; PRAGMA wal_autocheckpoint=0;";
   BX_RETURN_IF_ERROR(conn->exec_script(pragmas));
   return conn;
 }
@@ -184,6 +199,8 @@ class SqliteDb final : public Db {
 
   static Result<std::unique_ptr<Db>> open(std::string_view path_in, const DbOptions& opts) {
     auto db = std::make_unique<SqliteDb>();
+    db->busy_timeout_ms_ = opts.busy_timeout_ms;
+    db->wal_limit_pages_ = opts.sqlite_wal_limit_pages;
     std::string path(path_in);
     db->memory_ = (path == ":memory:");
     if (!db->memory_ && !path.starts_with("file:")) {
@@ -267,16 +284,60 @@ class SqliteDb final : public Db {
   // Copies committed WAL frames into the database file in the background. PASSIVE: it takes
   // no lock a writer or reader waits on; frames still in use by a reader are left for later.
   void checkpoint_loop() {
+    sqlite3* h = checkpointer_->handle();
+    // Our own descriptor of the database file: fdatasync on it writes back every dirty page
+    // of the file, whoever wrote it.
+    int db_fd = -1;
+    if (const char* name = sqlite3_db_filename(h, "main"); name && *name)
+      db_fd = ::open(name, O_RDONLY | O_CLOEXEC);
+    auto next_force = std::chrono::steady_clock::time_point{};
+    int restarted_at = -1;
+    bool over_hard_limit = false;
     std::unique_lock<std::mutex> lock(checkpoint_mu_);
     while (!stop_checkpoints_) {
       checkpoint_cv_.wait_for(lock, kCheckpointInterval, [&] { return stop_checkpoints_; });
       if (stop_checkpoints_) break;
       lock.unlock();
       int log = 0, done = 0;
-      (void)sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                      &log, &done);
+      int rc = SQLITE_OK;
+      if (over_hard_limit) {
+        // Writers outran the last round: no passive round first, which would let the WAL
+        // grow for as long as it takes; straight to the catch-up with them paused.
+        log = kWalHardFactor * wal_limit_pages_ + 1;
+      } else {
+        rc = sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      }
+      auto now = std::chrono::steady_clock::now();
+      // After a restart the WAL keeps its frame count until the next write starts it over.
+      if (rc == SQLITE_OK && log > wal_limit_pages_ && log != restarted_at && now >= next_force) {
+        // Shrink what is left for the locked part: each pass copies what arrived during the
+        // previous one and writes the copied pages back, outside any lock. Writers that
+        // outrun the checkpointer (the WAL past kWalHardFactor times the limit) get no more
+        // head start: then the catch-up happens with them paused, whatever it costs.
+        for (int pass = 0; pass < 2 && log <= kWalHardFactor * wal_limit_pages_; ++pass) {
+          if (db_fd >= 0) (void)::fdatasync(db_fd);
+          (void)sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        }
+        if (db_fd >= 0 && log <= kWalHardFactor * wal_limit_pages_) (void)::fdatasync(db_fd);
+        std::lock_guard<std::mutex> writers(write_mu_);
+        // Readers hold the WAL for a millisecond or two: poll every 100 us rather than with
+        // SQLite's default back-off (1, 2, 5, 10 ms ...), which would hold the writers longer.
+        sqlite3_busy_handler(h, [](void*, int n) -> int {
+          if (n >= static_cast<int>(kForceBusyMs.count()) * 10) return 0;
+          std::this_thread::sleep_for(std::chrono::microseconds(100));
+          return 1;
+        }, nullptr);
+        rc = sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+        sqlite3_busy_timeout(h, busy_timeout_ms_);
+        if (rc == SQLITE_OK)
+          restarted_at = log;
+        else
+          next_force = now + kForceRetry;
+      }
+      over_hard_limit = rc == SQLITE_OK && log > kWalHardFactor * wal_limit_pages_;
       lock.lock();
     }
+    if (db_fd >= 0) ::close(db_fd);
   }
 
   SqliteConn* acquire() {
@@ -295,6 +356,8 @@ class SqliteDb final : public Db {
   }
 
   bool memory_ = false;
+  int busy_timeout_ms_ = 5000;
+  int wal_limit_pages_ = 131072;
   std::mutex write_mu_;
   std::unique_ptr<SqliteConn> writer_;
   std::mutex pool_mu_;
