@@ -396,6 +396,27 @@ def _send_frame(s, text):
     s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
 
 
+def _split_frames(buf):
+    """Whole server frames at the front of buf: ([(fin, opcode, payload)], the rest)."""
+    frames = []
+    while len(buf) >= 2:
+        fin, op, n = buf[0] >> 7, buf[0] & 0x0F, buf[1] & 0x7F
+        off = 2
+        if n == 126:
+            if len(buf) < 4:
+                break
+            n, off = struct.unpack("!H", buf[2:4])[0], 4
+        elif n == 127:
+            if len(buf) < 10:
+                break
+            n, off = struct.unpack("!Q", buf[2:10])[0], 10
+        if len(buf) < off + n:
+            break
+        frames.append((fin, op, buf[off:off + n]))
+        buf = buf[off + n:]
+    return frames, buf
+
+
 def _read_frames(s, timeout):
     """Reads server frames until the connection ends; returns (texts, close_code)."""
     s.settimeout(timeout)
@@ -406,21 +427,8 @@ def _read_frames(s, timeout):
             chunk = s.recv(65536)
             if not chunk:
                 break
-            buf += chunk
-            while len(buf) >= 2:
-                op, n = buf[0] & 0x0F, buf[1] & 0x7F
-                off = 2
-                if n == 126:
-                    if len(buf) < 4:
-                        break
-                    n, off = struct.unpack("!H", buf[2:4])[0], 4
-                elif n == 127:
-                    if len(buf) < 10:
-                        break
-                    n, off = struct.unpack("!Q", buf[2:10])[0], 10
-                if len(buf) < off + n:
-                    break
-                payload, buf = buf[off:off + n], buf[off + n:]
+            frames, buf = _split_frames(buf + chunk)
+            for _, op, payload in frames:
                 if op == 1:
                     texts.append(payload.decode())
                 elif op == 8:
@@ -467,30 +475,15 @@ def test_bursts_of_events_arrive_as_whole_frames_in_order(rt):
 
     def reader():
         s.settimeout(20)
-        buf = b""
+        buf, notes = b"", 0
         try:
-            while not done.is_set():
+            while not done.is_set() and notes < 24:
                 chunk = s.recv(1 << 20)
                 if not chunk:
                     return
-                buf += chunk
-                while len(buf) >= 2:
-                    fin, op, n = buf[0] >> 7, buf[0] & 0x0F, buf[1] & 0x7F
-                    off = 2
-                    if n == 126:
-                        if len(buf) < 4:
-                            break
-                        n, off = struct.unpack("!H", buf[2:4])[0], 4
-                    elif n == 127:
-                        if len(buf) < 10:
-                            break
-                        n, off = struct.unpack("!Q", buf[2:10])[0], 10
-                    if len(buf) < off + n:
-                        break
-                    frames.append((fin, op, buf[off:off + n]))
-                    buf = buf[off + n:]
-                    if sum(1 for f in frames if b'"note.created"' in f[2]) == 24:
-                        return
+                got, buf = _split_frames(buf + chunk)
+                frames.extend(got)
+                notes += sum(1 for f in got if b'"note.created"' in f[2])
         except socket.timeout:
             pass
 

@@ -311,25 +311,7 @@ class SqliteDb final : public Db {
       }
       // After a restart the WAL keeps its frame count until the next write starts it over.
       if (rc == SQLITE_OK && log > wal_limit_pages_ && log != restarted_at && now >= next_force) {
-        // Shrink what is left for the locked part: each pass copies what arrived during the
-        // previous one and writes the copied pages back, outside any lock. Writers that
-        // outrun the checkpointer (the WAL past kWalHardFactor times the limit) get no more
-        // head start: then the catch-up happens with them paused, whatever it costs.
-        for (int pass = 0; pass < 2 && log <= kWalHardFactor * wal_limit_pages_; ++pass) {
-          if (db_fd >= 0) (void)::fdatasync(db_fd);
-          (void)sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-        }
-        if (db_fd >= 0 && log <= kWalHardFactor * wal_limit_pages_) (void)::fdatasync(db_fd);
-        std::lock_guard<std::mutex> writers(write_mu_);
-        // Readers hold the WAL for a millisecond or two: poll every 100 us rather than with
-        // SQLite's default back-off (1, 2, 5, 10 ms ...), which would hold the writers longer.
-        sqlite3_busy_handler(h, [](void*, int n) -> int {
-          if (n >= static_cast<int>(kForceBusyMs.count()) * 10) return 0;
-          std::this_thread::sleep_for(std::chrono::microseconds(100));
-          return 1;
-        }, nullptr);
-        rc = sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
-        sqlite3_busy_timeout(h, busy_timeout_ms_);
+        rc = restart_wal(h, db_fd, log, done);
         if (rc == SQLITE_OK)
           restarted_at = log;
         else
@@ -339,6 +321,32 @@ class SqliteDb final : public Db {
       lock.lock();
     }
     if (db_fd >= 0) ::close(db_fd);
+  }
+
+  // The WAL is over its limit: catch up, then start it over with the writers paused (see
+  // kForceBusyMs). Returns the RESTART checkpoint's result; log and done are its counts.
+  int restart_wal(sqlite3* h, int db_fd, int& log, int& done) {
+    // Shrink what is left for the locked part: each pass copies what arrived during the
+    // previous one and writes the copied pages back, outside any lock. Writers that outrun
+    // the checkpointer (the WAL past kWalHardFactor times the limit) get no more head start:
+    // then the catch-up happens with them paused, whatever it costs.
+    const int hard = kWalHardFactor * wal_limit_pages_;
+    for (int pass = 0; pass < 2 && log <= hard; ++pass) {
+      if (db_fd >= 0) (void)::fdatasync(db_fd);
+      (void)sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    }
+    if (db_fd >= 0 && log <= hard) (void)::fdatasync(db_fd);
+    std::lock_guard<std::mutex> writers(write_mu_);
+    // Readers hold the WAL for a millisecond or two: poll every 100 us rather than with
+    // SQLite's default back-off (1, 2, 5, 10 ms ...), which would hold the writers longer.
+    sqlite3_busy_handler(h, [](void*, int n) -> int {
+      if (n >= static_cast<int>(kForceBusyMs.count()) * 10) return 0;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      return 1;
+    }, nullptr);
+    int rc = sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    sqlite3_busy_timeout(h, busy_timeout_ms_);
+    return rc;
   }
 
   SqliteConn* acquire() {

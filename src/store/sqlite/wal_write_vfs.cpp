@@ -87,11 +87,7 @@ File* as(sqlite3_file* p) { return reinterpret_cast<File*>(p); }
 int x_close(sqlite3_file* p) {
   File* f = as(p);
   int rc = SQLITE_OK;
-  if (f->wal) {
-    std::lock_guard<std::mutex> lock(g_mu);
-    rc = flush_locked(f);
-    g_pending->erase(f);
-  }
+  if (f->wal) rc = flush(f);
   int rc2 = f->real->pMethods->xClose(f->real);
   delete f->buf;
   f->buf = nullptr;
