@@ -1,14 +1,19 @@
 // Email ingest throughput: the corpus mbox files replicated to N messages, ingested through
 // Engine::ingest_email_batch (system principal of a freshly bootstrapped organization) into a
 // fresh database, on one thread. Every copy gets a suffix on its Message-ID and on every id in
-// In-Reply-To / References, so each copy threads exactly like the original corpus does.
+// In-Reply-To / References, a tag on its Subject and its own Outlook Thread-Index key, so each
+// copy threads exactly like the original corpus does (see rewrite_ids).
 //
 //   bench_ingest [--corpus DIR] [--messages N] [--window W] [--batch B] [--db URL]
 //                [--blob-dir DIR] [--blob-inline-max BYTES] [--cache-mb MB] [--no-fts]
+//                [--same-subjects] [--org ID --first-copy K]
 //
 // --blob-inline-max: blobs up to BYTES live in the database (the engine's default, 64K);
 // 0 puts every raw message and attachment in a file of the blob directory, as before stop 15.
 // --cache-mb and --no-fts (SQLite only) are for attributing time, not product settings.
+// --same-subjects keeps every copy's subjects, so copies join the first copy's threads (the
+// replication of stops 1-16). --org and --first-copy continue an earlier run's database (its
+// organization, copies numbered from K) to measure at a size without importing it again.
 // DIR defaults to $BANXWAY_CORPUS; URL defaults to a new SQLite file in a temp directory
 // (removed afterwards). Prints messages/s for the first W (default 10k) messages, for each
 // later window of W starting at a power-of-ten-ish checkpoint, peak RSS at each checkpoint, and
@@ -29,6 +34,7 @@
 
 #include "banxway/engine.hpp"
 #include "channels/email/mailbox_files.hpp"
+#include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "engine_impl.hpp"
 
@@ -60,30 +66,64 @@ bool ieq_prefix(std::string_view line, std::string_view name) {
 }
 
 // Adds `suffix` inside every <...> id of the Message-ID, In-Reply-To and References headers
-// (continuation lines included), before the '@' so the id stays well formed.
-std::string rewrite_ids(const std::string& raw, const std::string& suffix) {
-  if (suffix.empty()) return raw;
+// (continuation lines included), before the '@' so the id stays well formed; and, unless
+// `tag` is empty, appends " " + tag to the end of the Subject header (after its last
+// continuation line). Without the tag a copy's first message has the same subject, sender and
+// date as the original's, so the subject fallback of threading rightly files it into the
+// original's thread, and its replies follow it there: every copy collapses into the first
+// copy's threads (204 threads of about 5,000 messages each at 1M). With the tag each copy
+// forms threads of its own, as the original corpus does. A one-line Outlook Thread-Index is
+// made per copy too when tagging (its 22-byte key XOR `copy`), or copies would meet through it.
+std::string rewrite_ids(const std::string& raw, const std::string& suffix, const std::string& tag,
+                        size_t copy) {
+  if (suffix.empty() && tag.empty()) return raw;
   std::string out;
   out.reserve(raw.size() + 256);
   size_t pos = 0;
-  bool in_ids = false;  // inside one of the three headers (incl. folded lines)
+  bool in_ids = false;      // inside one of the three headers (incl. folded lines)
+  bool in_subject = false;  // inside the Subject header (incl. folded lines)
+  size_t subject_end = std::string::npos;  // in `out`: just before the subject's line break
+  auto tag_subject = [&] {
+    if (subject_end != std::string::npos && !tag.empty()) out.insert(subject_end, " " + tag);
+    subject_end = std::string::npos;
+  };
   while (pos < raw.size()) {
     size_t nl = raw.find('\n', pos);
     size_t end = nl == std::string::npos ? raw.size() : nl + 1;
     std::string_view line(raw.data() + pos, end - pos);
     if (line == "\n" || line == "\r\n") {  // end of the header block
+      if (in_subject) tag_subject();
       out.append(raw, pos, std::string::npos);
       return out;
     }
-    if (line[0] != ' ' && line[0] != '\t')
+    if (line[0] != ' ' && line[0] != '\t') {
+      if (in_subject) tag_subject();
       in_ids = ieq_prefix(line, "message-id:") || ieq_prefix(line, "in-reply-to:") ||
                ieq_prefix(line, "references:");
+      in_subject = ieq_prefix(line, "subject:");
+    }
+    if (!tag.empty() && ieq_prefix(line, "thread-index:")) {
+      std::string_view v = line.substr(13);
+      size_t eol = v.size();
+      while (eol > 0 && (v[eol - 1] == '\n' || v[eol - 1] == '\r')) --eol;
+      std::string value(v.substr(0, eol)), key;
+      std::erase_if(value, [](char c) { return c == ' ' || c == '\t'; });
+      size_t next = end < raw.size() ? end : raw.size();
+      bool folded = next < raw.size() && (raw[next] == ' ' || raw[next] == '\t');
+      if (!folded && banxway::crypto::base64_decode(value, &key) && key.size() >= 22) {
+        for (size_t b = 0; b < 4; ++b) key[21 - b] ^= static_cast<char>((copy >> (8 * b)) & 0xff);
+        out += "Thread-Index: " + banxway::crypto::base64_encode(key);
+        out.append(v.substr(eol));
+        pos = end;
+        continue;
+      }
+    }
     if (!in_ids) {
       out.append(line);
     } else {
       for (size_t i = 0; i < line.size(); ++i) {
         char ch = line[i];
-        if (ch == '@') {
+        if (ch == '@' && !suffix.empty()) {
           // Only inside an angle-bracketed id: look back for '<' without '>' in between.
           size_t lt = std::string_view(line).rfind('<', i);
           size_t gt = lt == std::string_view::npos ? lt : std::string_view(line).find('>', lt);
@@ -92,8 +132,14 @@ std::string rewrite_ids(const std::string& raw, const std::string& suffix) {
         out.push_back(ch);
       }
     }
+    if (in_subject) {
+      size_t eol = line.size();
+      while (eol > 0 && (line[eol - 1] == '\n' || line[eol - 1] == '\r')) --eol;
+      subject_end = out.size() - (line.size() - eol);
+    }
     pos = end;
   }
+  if (in_subject) tag_subject();
   return out;
 }
 
@@ -108,6 +154,11 @@ struct Args {
   // Diagnostics (not the product's behaviour): a larger SQLite page cache for the writer, and
   // no full-text index (its triggers dropped), to attribute time.
   long cache_mb = 0;
+  // Continue an earlier run's database: its organization, copies numbered from first_copy.
+  std::string org;
+  size_t first_copy = 0;
+  // Copies keep the original subjects, and so join the first copy's threads (before stop 17).
+  bool same_subjects = false;
   bool no_fts = false;
 };
 
@@ -133,12 +184,15 @@ int main(int argc, char** argv) {
     else if (k == "--blob-dir") a.blob_dir = next();
     else if (k == "--blob-inline-max") a.blob_inline_max = std::stol(next());
     else if (k == "--cache-mb") a.cache_mb = std::stol(next());
+    else if (k == "--org") a.org = next();
+    else if (k == "--same-subjects") a.same_subjects = true;
+    else if (k == "--first-copy") a.first_copy = std::stoul(next());
     else if (k == "--no-fts") a.no_fts = true;
     else {
       std::fprintf(stderr,
                    "usage: bench_ingest [--corpus DIR] [--messages N] [--window W] [--batch B] "
                    "[--db URL] [--blob-dir DIR] [--blob-inline-max BYTES] "
-                   "[--cache-mb MB] [--no-fts]\n");
+                   "[--cache-mb MB] [--no-fts] [--org ID --first-copy K] [--same-subjects]\n");
       return 2;
     }
   }
@@ -201,15 +255,20 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  // A fresh organization per run, so a reused PostgreSQL database still starts empty for it.
-  auto boot = (*engine)->bootstrap("Ingest Bench");
-  if (!boot.ok()) {
-    std::fprintf(stderr, "bootstrap: %s\n", boot.status().message().c_str());
-    return 1;
+  // A fresh organization per run, so a reused PostgreSQL database still starts empty for it;
+  // --org continues an earlier run's organization (measuring at scale without re-importing).
+  std::string org_id = a.org;
+  if (org_id.empty()) {
+    auto boot = (*engine)->bootstrap("Ingest Bench");
+    if (!boot.ok()) {
+      std::fprintf(stderr, "bootstrap: %s\n", boot.status().message().c_str());
+      return 1;
+    }
+    banxway::json::Document d;
+    if (!banxway::json::parse(boot->org_json, &d).ok()) return 1;
+    org_id = d["id"].GetString();
   }
-  banxway::json::Document d;
-  if (!banxway::json::parse(boot->org_json, &d).ok()) return 1;
-  auto who = (*engine)->system_principal(d["id"].GetString(), "bench");
+  auto who = (*engine)->system_principal(org_id, "bench");
   if (!who.ok()) return 1;
 
   std::printf("corpus: %zu messages from %zu mbox files; target %zu messages, batch %zu, db %s\n",
@@ -222,7 +281,7 @@ int main(int argc, char** argv) {
   if (a.messages >= 2 * a.window && a.messages - a.window > window_starts.back())
     window_starts.push_back(a.messages - a.window);
 
-  size_t done = 0, copy = 0, errors = 0, duplicates = 0;
+  size_t done = 0, copy = a.first_copy, errors = 0, duplicates = 0;
   double rate_first = 0, rate_last = 0;
   auto t_all = Clock::now();
   // Open windows: first message, start time, CPU seconds at the start; they may overlap by up
@@ -240,9 +299,10 @@ int main(int argc, char** argv) {
   while (done < a.messages) {
     // One copy of the corpus (or the part that is still needed), ids suffixed per copy.
     std::string suffix = copy == 0 ? "" : ".c" + std::to_string(copy);
+    std::string tag = copy == 0 || a.same_subjects ? "" : "#c" + std::to_string(copy);
     raws.clear();
     size_t n = std::min(originals.size(), a.messages - done);
-    for (size_t i = 0; i < n; ++i) raws.push_back(rewrite_ids(originals[i], suffix));
+    for (size_t i = 0; i < n; ++i) raws.push_back(rewrite_ids(originals[i], suffix, tag, copy));
     ++copy;
     // Feed in batch-sized slices so window boundaries are measured to within one batch.
     for (size_t off = 0; off < n; off += a.batch) {
@@ -302,6 +362,15 @@ int main(int argc, char** argv) {
   if (rate_at_w > 0 && rate_last > 0 && window_starts.size() > 2)
     std::printf("last window / window at %zu stored: %.2f (wall), %.2f (per CPU second)\n",
                 a.window, rate_last / rate_at_w, cpu_rate_last / cpu_rate_at_w);
+  // How the copies threaded: each copy forming its own threads gives about copies x the
+  // original corpus's thread count.
+  auto threads = (*engine)->impl().core.db->query(
+      "SELECT count(*), max(message_count) FROM threads WHERE org_id = ?",
+      std::vector<banxway::store::Value>{org_id});
+  if (threads.ok() && !threads->empty())
+    std::printf("threads: %lld (largest: %lld messages) for %zu copies of the corpus\n",
+                static_cast<long long>(threads->rows[0].int64(0)),
+                static_cast<long long>(threads->rows[0].int64(1)), copy - a.first_copy);
   engine->reset();
   if (!tmpdir.empty()) {
     std::error_code ec;

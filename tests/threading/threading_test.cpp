@@ -125,6 +125,30 @@ TEST_P(ThreadingTest, SubjectFallbackNeedsSameContactAndWindow) {
   EXPECT_NE(thread_of(late), t);
 }
 
+// The window compares message dates, whatever the wall clock says: importing mail from years
+// ago keeps the same window as live mail. (When it compared the thread's last activity, which
+// is the time of ingest, any old thread of the contact with that subject matched.)
+TEST_P(ThreadingTest, SubjectWindowUsesMessageDatesForOldMail) {
+  // The same sender and subject each time; only the Message-ID and the date change.
+  auto mail = [](const std::string& id, const std::string& date) {
+    Mail m;
+    m.message_id = id;
+    m.subject = "Weekly stock report";
+    m.date = date;
+    return m;
+  };
+  std::string t = thread_of(mail("old1@acme.example", "Wed, 01 Jan 2020 10:00:00 +0000"));
+  auto d = ingest(mail("old2@acme.example", "Fri, 03 Jan 2020 10:00:00 +0000"));
+  EXPECT_EQ(str(d, "thread_id"), t);
+  EXPECT_EQ(str(d, "threaded_by"), "subject");
+  // Two months after the thread's newest message: a new conversation.
+  auto e = ingest(mail("old3@acme.example", "Sun, 01 Mar 2020 10:00:00 +0000"));
+  EXPECT_NE(str(e, "thread_id"), t);
+  EXPECT_EQ(str(e, "threaded_by"), "new");
+  // Within the window of the newest message (3 Jan), though the thread began on 1 Jan.
+  EXPECT_EQ(thread_of(mail("old4@acme.example", "Thu, 09 Jan 2020 10:00:00 +0000")), t);
+}
+
 TEST_P(ThreadingTest, ReferencesElsewhereBeatTheSubject) {
   Mail a;
   a.message_id = "x1@acme.example";
