@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "store/db.hpp"
+#include "store/sqlite/page_cache.hpp"
 #include "store/sqlite/wal_write_vfs.hpp"
 
 namespace banxway::store {
@@ -171,6 +172,8 @@ constexpr std::chrono::milliseconds kCheckpointInterval{50};
 
 Result<std::unique_ptr<SqliteConn>> connect(const std::string& path, bool readonly,
                                             const DbOptions& opts, bool writer = false) {
+  // Before anything initializes SQLite in this process (the VFS registration below does).
+  install_sqlite_page_cache();
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
               (readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
