@@ -73,6 +73,12 @@ void x_rekey(sqlite3_pcache* p, sqlite3_pcache_page* page, unsigned from, unsign
   Cache* c = as(p);
   if (!c->moved.empty()) std::erase(c->moved, from);
   if (to > c->max_created) c->moved.push_back(to);
+  // A page moved up and then discarded, not moved back, leaves its number here. Bounded: past
+  // a few dozen, the numbers fold into max_created (still an upper bound, only less tight).
+  if (c->moved.size() > 32) {
+    c->max_created = std::max(c->max_created, *std::max_element(c->moved.begin(), c->moved.end()));
+    c->moved.clear();
+  }
   g_real.xRekey(c->real, page, from, to);
 }
 
