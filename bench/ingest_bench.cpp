@@ -2,7 +2,7 @@
 // Engine::ingest_email_batch (system principal of a freshly bootstrapped organization) into a
 // fresh database, on one thread. Every copy gets a suffix on its Message-ID and on every id in
 // In-Reply-To / References, a tag on its Subject and its own Outlook Thread-Index key, so each
-// copy threads exactly like the original corpus does (see rewrite_ids).
+// copy threads exactly like the original corpus does (see copy_of_message).
 //
 //   bench_ingest [--corpus DIR] [--messages N] [--window W] [--batch B] [--db URL]
 //                [--blob-dir DIR] [--blob-inline-max BYTES] [--cache-mb MB] [--no-fts]
@@ -65,6 +65,21 @@ bool ieq_prefix(std::string_view line, std::string_view name) {
   return true;
 }
 
+// Appends a one-line Thread-Index header whose 22-byte conversation key is XORed with `copy`,
+// keeping the line's ending. False (nothing appended) when the value is not such a key.
+bool append_thread_index_copy(std::string_view line, size_t copy, std::string& out) {
+  std::string_view v = line.substr(std::string_view("thread-index:").size());
+  size_t eol = v.size();
+  while (eol > 0 && (v[eol - 1] == '\n' || v[eol - 1] == '\r')) --eol;
+  std::string value(v.substr(0, eol)), key;
+  std::erase_if(value, [](char c) { return c == ' ' || c == '\t'; });
+  if (!banxway::crypto::base64_decode(value, &key) || key.size() < 22) return false;
+  for (size_t b = 0; b < 4; ++b) key[21 - b] ^= static_cast<char>((copy >> (8 * b)) & 0xff);
+  out += "Thread-Index: " + banxway::crypto::base64_encode(key);
+  out.append(v.substr(eol));
+  return true;
+}
+
 // Adds `suffix` inside every <...> id of the Message-ID, In-Reply-To and References headers
 // (continuation lines included), before the '@' so the id stays well formed; and, unless
 // `tag` is empty, appends " " + tag to the end of the Subject header (after its last
@@ -74,7 +89,7 @@ bool ieq_prefix(std::string_view line, std::string_view name) {
 // copy's threads (204 threads of about 5,000 messages each at 1M). With the tag each copy
 // forms threads of its own, as the original corpus does. A one-line Outlook Thread-Index is
 // made per copy too when tagging (its 22-byte key XOR `copy`), or copies would meet through it.
-std::string rewrite_ids(const std::string& raw, const std::string& suffix, const std::string& tag,
+std::string copy_of_message(const std::string& raw, const std::string& suffix, const std::string& tag,
                         size_t copy) {
   if (suffix.empty() && tag.empty()) return raw;
   std::string out;
@@ -102,21 +117,11 @@ std::string rewrite_ids(const std::string& raw, const std::string& suffix, const
                ieq_prefix(line, "references:");
       in_subject = ieq_prefix(line, "subject:");
     }
-    if (!tag.empty() && ieq_prefix(line, "thread-index:")) {
-      std::string_view v = line.substr(13);
-      size_t eol = v.size();
-      while (eol > 0 && (v[eol - 1] == '\n' || v[eol - 1] == '\r')) --eol;
-      std::string value(v.substr(0, eol)), key;
-      std::erase_if(value, [](char c) { return c == ' ' || c == '\t'; });
-      size_t next = end < raw.size() ? end : raw.size();
-      bool folded = next < raw.size() && (raw[next] == ' ' || raw[next] == '\t');
-      if (!folded && banxway::crypto::base64_decode(value, &key) && key.size() >= 22) {
-        for (size_t b = 0; b < 4; ++b) key[21 - b] ^= static_cast<char>((copy >> (8 * b)) & 0xff);
-        out += "Thread-Index: " + banxway::crypto::base64_encode(key);
-        out.append(v.substr(eol));
-        pos = end;
-        continue;
-      }
+    const bool folded_next = end < raw.size() && (raw[end] == ' ' || raw[end] == '\t');
+    if (!tag.empty() && !folded_next && ieq_prefix(line, "thread-index:") &&
+        append_thread_index_copy(line, copy, out)) {
+      pos = end;
+      continue;
     }
     if (!in_ids) {
       out.append(line);
@@ -302,7 +307,7 @@ int main(int argc, char** argv) {
     std::string tag = copy == 0 || a.same_subjects ? "" : "#c" + std::to_string(copy);
     raws.clear();
     size_t n = std::min(originals.size(), a.messages - done);
-    for (size_t i = 0; i < n; ++i) raws.push_back(rewrite_ids(originals[i], suffix, tag, copy));
+    for (size_t i = 0; i < n; ++i) raws.push_back(copy_of_message(originals[i], suffix, tag, copy));
     ++copy;
     // Feed in batch-sized slices so window boundaries are measured to within one batch.
     for (size_t off = 0; off < n; off += a.batch) {

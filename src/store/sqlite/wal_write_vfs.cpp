@@ -158,14 +158,12 @@ int x_shm_lock(sqlite3_file* p, int offset, int n, int flags) {
 }
 void x_shm_barrier(sqlite3_file* p) {
   {
+    // See the top of the file: frames must be in the file before they are published.
+    // flush_locked removes the file from the set, whether or not its write succeeded.
     std::lock_guard<std::mutex> lock(g_mu);
-    if (!g_pending->empty()) {
-      // See the top of the file: frames must be in the file before they are published.
-      auto pending = *g_pending;
-      for (File* f : pending) {
-        g_late.fetch_add(1, std::memory_order_relaxed);
-        (void)flush_locked(f);
-      }
+    while (!g_pending->empty()) {
+      g_late.fetch_add(1, std::memory_order_relaxed);
+      (void)flush_locked(*g_pending->begin());
     }
   }
   as(p)->real->pMethods->xShmBarrier(as(p)->real);
