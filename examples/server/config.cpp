@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <dlfcn.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -11,6 +13,17 @@
 
 namespace bxserver {
 namespace {
+
+// The shared library whose malloc this process calls (the executable's link order decides:
+// libmimalloc.so.2 when built with BANXWAY_MIMALLOC, else libc.so.6).
+std::string malloc_library() {
+  Dl_info info{};
+  void* (*m)(std::size_t) = &std::malloc;
+  if (!dladdr(reinterpret_cast<void*>(m), &info) || !info.dli_fname) return "unknown";
+  std::string name = info.dli_fname;
+  auto slash = name.rfind('/');
+  return slash == std::string::npos ? name : name.substr(slash + 1);
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -223,7 +236,7 @@ ParseOutcome load_config(int argc, char** argv, ServerConfig& cfg) {
       print_help();
       return {true, true, {}};
     } else if (arg == "--version") {
-      std::printf("banxway-server %s\n", banxway::version());
+      std::printf("banxway-server %s\nmalloc: %s\n", banxway::version(), malloc_library().c_str());
       return {true, true, {}};
     } else if (arg == "--no-access-log") {
       cfg.access_log = false;

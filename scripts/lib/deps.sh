@@ -5,7 +5,7 @@ BANXWAY_BUILD_PKGS="build-essential cmake ninja-build pkg-config ccache libboost
   libboost-system-dev libpq-dev libssl-dev libcurl4-gnutls-dev rapidjson-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libgmime-3.0-dev libphonenumber-dev pybind11-dev python3-dev
   python3-setuptools python3-pip libgtest-dev libgmock-dev libbenchmark-dev libgumbo-dev libmagic-dev
-  libetpan-dev libhowardhinnant-date-dev tzdata libre2-dev"
+  libetpan-dev libhowardhinnant-date-dev tzdata libre2-dev libmimalloc-dev"
 BANXWAY_TEST_PKGS="postgresql python3-pytest python3-websockets wrk curl dovecot-imapd
   dovecot-lmtpd opensmtpd python3-jsonschema"
 
