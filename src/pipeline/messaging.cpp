@@ -57,10 +57,14 @@ Result<std::optional<FoundThread>> thread_for(store::Conn& c, api::Ctx& ctx,
                                               const std::string& channel,
                                               const std::string& reply_to) {
   if (!reply_to.empty()) {
+    // Provider ids are only unique within a channel, and the channel is what lets the lookup
+    // seek messages_org_provider_id (org, channel, provider_id) instead of reading every
+    // message with a provider id in the organization.
     BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT m.thread_id, t.status FROM messages m JOIN "
                                         "threads t ON t.id = m.thread_id WHERE m.org_id = ? AND "
-                                        "m.provider_id = ? AND t.merged_into IS NULL LIMIT 1",
-                                        {ctx.org(), reply_to}));
+                                        "m.channel = ? AND m.provider_id = ? AND "
+                                        "t.merged_into IS NULL LIMIT 1",
+                                        {ctx.org(), channel, reply_to}));
     if (!r.empty()) return std::optional<FoundThread>(FoundThread{r[0].str(0), r[0].str(1)});
   }
   // The pattern is built in SQL, not bound whole: SQLite re-prepares a statement every time a

@@ -297,4 +297,28 @@ TEST_P(MessagingPipelineTest, InboundMessagesReopenSnoozedAndRepliedToResolvedTh
   EXPECT_TRUE(resolved_at->rows[0].is_null(0)) << "the resolved_at trigger ran";
 }
 
+// A reply's context id names a message of the reply's own channel: an SMS whose provider id
+// happens to equal it does not pull the WhatsApp reply into the SMS thread.
+TEST_P(MessagingPipelineTest, ReplyContextMatchesMessagesOfTheSameChannelOnly) {
+  auto one = [&](const msg::InboundMessage& m) {
+    msg::WebhookBatch b;
+    b.messages.push_back(m);
+    return apply(b);
+  };
+  msg::InboundMessage sms = wa("ID-1", "+919820012345", "sms first");
+  sms.channel = "sms";
+  one(sms);
+  auto list = ok("threads.list", "{}");
+  ASSERT_EQ(list["items"].Size(), 1u);
+  const std::string sms_thread = str(list["items"][0], "id");
+
+  auto reply = wa("wamid.c2", "+919820012345", "replying on WhatsApp");
+  reply.reply_to_provider_id = "ID-1";
+  one(reply);
+  list = ok("threads.list", "{}");
+  ASSERT_EQ(list["items"].Size(), 2u) << "the WhatsApp reply opened its own thread";
+  auto sms_after = ok("threads.get", "{\"id\":\"" + sms_thread + "\"}");
+  EXPECT_EQ(sms_after["message_count"].GetInt(), 1);
+}
+
 BX_INSTANTIATE_BACKENDS(MessagingPipelineTest);
