@@ -233,18 +233,34 @@ Status record_refs(store::Conn& c, const std::string& org, const std::string& th
   return Status();
 }
 
+namespace {
+std::string build_counters_sql(const std::string& hint) {
+  const std::string from =
+      "FROM messages" + hint + " WHERE org_id = ? AND thread_id = ? AND channel <> 'note'";
+  return "UPDATE threads SET message_count = (SELECT COUNT(*) " + from +
+         "), last_message_at = (SELECT MAX(created_at) " + from + "), preview = (SELECT snippet " +
+         from + " ORDER BY created_at DESC, id DESC LIMIT 1), "
+         "updated_at = ?, last_activity_at = ? WHERE id = ? AND org_id = ?";
+}
+}  // namespace
+
+const std::string& thread_counters_sql(store::Dialect dialect) {
+  // SQLite has no statistics (nothing runs ANALYZE), and without them it preferred the
+  // covering index messages_org_created_dir, seeking the organization alone, for the count
+  // and the maximum: every message of the organization, 0.7 s at 1M messages, in each merge
+  // and split. INDEXED BY holds it to the thread's own index. PostgreSQL plans from its
+  // statistics and needs no hint.
+  static const std::string sqlite = build_counters_sql(" INDEXED BY messages_thread");
+  static const std::string postgres = build_counters_sql("");
+  return dialect == store::Dialect::sqlite ? sqlite : postgres;
+}
+
 Status refresh_thread_counters(store::Conn& c, const std::string& org,
                                const std::string& thread_id, const std::string& now) {
   // Preview and last_message_at from the newest non-note message; a thread left without
   // messages keeps neither.
-  auto r = c.query(
-      "UPDATE threads SET "
-      "message_count = (SELECT COUNT(*) FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note'), "
-      "last_message_at = (SELECT MAX(created_at) FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note'), "
-      "preview = (SELECT snippet FROM messages WHERE org_id = ? AND thread_id = ? AND channel <> 'note' "
-      "ORDER BY created_at DESC, id DESC LIMIT 1), "
-      "updated_at = ?, last_activity_at = ? WHERE id = ? AND org_id = ?",
-      {org, thread_id, org, thread_id, org, thread_id, now, now, thread_id, org});
+  auto r = c.query(thread_counters_sql(c.dialect()),
+                   {org, thread_id, org, thread_id, org, thread_id, now, now, thread_id, org});
   if (!r.ok()) return r.status();
   r = c.query("UPDATE threads SET unread_count = message_count WHERE id = ? AND org_id = ? AND "
               "unread_count > message_count",

@@ -80,6 +80,8 @@ inline constexpr std::string_view kInboundReopensSet =
 /// holds (notes excluded), caps unread_count at message_count, and touches its activity time.
 Status refresh_thread_counters(store::Conn& c, const std::string& org,
                                const std::string& thread_id, const std::string& now);
+/// The statement refresh_thread_counters runs, in the given dialect (exposed for a plan test).
+const std::string& thread_counters_sql(store::Dialect dialect);
 
 Status merge_threads(store::Conn& c, api::Ctx& ctx, const std::string& target,
                      const std::vector<std::string>& sources);

@@ -1,0 +1,60 @@
+// Query plans of the statements a thread merge or split runs, on SQLite (which has no
+// statistics, so its planner's choice is fixed by the schema and the SQL text): each must
+// seek the thread's own rows, not read every row of the organization.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "pipeline/threading.hpp"
+#include "store/db.hpp"
+
+namespace {
+
+std::vector<std::string> plan(banxway::store::Db& db, const std::string& sql, size_t params) {
+  std::vector<banxway::store::Value> args(params);
+  auto r = db.query("EXPLAIN QUERY PLAN " + sql, args);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  std::vector<std::string> out;
+  if (r.ok())
+    for (size_t i = 0; i < r->size(); ++i) out.emplace_back(r->rows[i].text(3));
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
+TEST(SqlitePlans, ThreadCounterRefreshSeeksTheThreadsMessages) {
+  auto db = banxway::store::open("sqlite::memory:");
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  const std::string& sql = banxway::pipeline::thread_counters_sql(banxway::store::Dialect::sqlite);
+  auto lines = plan(**db, sql, 10);
+  int seeks = 0;
+  for (const auto& l : lines) {
+    if (l.find("messages") == std::string::npos || l.rfind("SEARCH", 0) != 0) continue;
+    EXPECT_NE(l.find("(org_id=? AND thread_id=?)"), std::string::npos) << joined(lines);
+    seeks += 1;
+  }
+  EXPECT_EQ(seeks, 3) << joined(lines);  // count, newest date, preview
+}
+
+TEST(SqlitePlans, NotificationsMoveWithTheirThreadOrMessageByIndex) {
+  auto db = banxway::store::open("sqlite::memory:");
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  // threads.merge (pipeline::merge_threads) and threads.split (services/thread_ops.cpp).
+  auto by_thread =
+      plan(**db, "UPDATE notifications SET thread_id = ? WHERE org_id = ? AND thread_id = ?", 3);
+  EXPECT_NE(joined(by_thread).find("USING INDEX notifications_thread (thread_id=?)"),
+            std::string::npos)
+      << joined(by_thread);
+  auto by_message =
+      plan(**db, "UPDATE notifications SET thread_id = ? WHERE org_id = ? AND message_id = ?", 3);
+  EXPECT_NE(joined(by_message).find("USING INDEX notifications_message (message_id=?)"),
+            std::string::npos)
+      << joined(by_message);
+}
+
+}  // namespace
