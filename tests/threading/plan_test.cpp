@@ -57,4 +57,17 @@ TEST(SqlitePlans, NotificationsMoveWithTheirThreadOrMessageByIndex) {
       << joined(by_message);
 }
 
+TEST(SqlitePlans, TheNotificationEmailThreadIsFoundByIndex) {
+  auto db = banxway::store::open("sqlite::memory:");
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  // services/notifications.cpp, once per notification email.
+  auto lines = plan(**db,
+                    "SELECT id FROM threads WHERE org_id = ? AND system_kind = 'notifications' "
+                    "ORDER BY created_at, id LIMIT 1",
+                    1);
+  EXPECT_NE(joined(lines).find("threads_system_kind (org_id=? AND system_kind=?)"),
+            std::string::npos)
+      << joined(lines);
+}
+
 }  // namespace
