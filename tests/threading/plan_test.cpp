@@ -1,6 +1,7 @@
-// Query plans of the statements a thread merge or split runs, on SQLite (which has no
-// statistics, so its planner's choice is fixed by the schema and the SQL text): each must
-// seek the thread's own rows, not read every row of the organization.
+// Query plans on SQLite (which has no statistics, so its planner's choice is fixed by the
+// schema and the SQL text) of statements that once read every row of an organization: the
+// thread-counter refresh and the notification moves of merges and splits, and the lookup of
+// the notification-email thread. Each must seek its own rows.
 #include <gtest/gtest.h>
 
 #include <string>
