@@ -49,6 +49,16 @@ Result<std::optional<std::string>> live_thread(store::Conn& c, const std::string
   return std::optional<std::string>(id);
 }
 
+// refresh_thread_counters' statement; hint: an INDEXED BY clause for messages, or empty.
+std::string build_counters_sql(const std::string& hint) {
+  const std::string from =
+      "FROM messages" + hint + " WHERE org_id = ? AND thread_id = ? AND channel <> 'note'";
+  return "UPDATE threads SET message_count = (SELECT COUNT(*) " + from +
+         "), last_message_at = (SELECT MAX(created_at) " + from + "), preview = (SELECT snippet " +
+         from + " ORDER BY created_at DESC, id DESC LIMIT 1), "
+         "updated_at = ?, last_activity_at = ? WHERE id = ? AND org_id = ?";
+}
+
 }  // namespace
 
 std::string normalize_subject(std::string_view subject) {
@@ -232,17 +242,6 @@ Status record_refs(store::Conn& c, const std::string& org, const std::string& th
   }
   return Status();
 }
-
-namespace {
-std::string build_counters_sql(const std::string& hint) {
-  const std::string from =
-      "FROM messages" + hint + " WHERE org_id = ? AND thread_id = ? AND channel <> 'note'";
-  return "UPDATE threads SET message_count = (SELECT COUNT(*) " + from +
-         "), last_message_at = (SELECT MAX(created_at) " + from + "), preview = (SELECT snippet " +
-         from + " ORDER BY created_at DESC, id DESC LIMIT 1), "
-         "updated_at = ?, last_activity_at = ? WHERE id = ? AND org_id = ?";
-}
-}  // namespace
 
 const std::string& thread_counters_sql(store::Dialect dialect) {
   // SQLite has no statistics (nothing runs ANALYZE), and without them it preferred the
