@@ -1,24 +1,26 @@
 // Email ingest throughput: the corpus mbox files replicated to N messages, ingested through
-// Engine::ingest_email_batch (system principal of a freshly bootstrapped organization) into a
-// fresh database, on one thread. Every copy gets a suffix on its Message-ID and on every id in
-// In-Reply-To / References, a tag on its Subject and its own Outlook Thread-Index key, so each
-// copy threads exactly like the original corpus does (see copy_of_message).
+// Engine::ingest_email_batch (system principal of a freshly bootstrapped organization) into a fresh
+// database, from one thread (the engine adds its parse thread unless --no-parse-thread). Every copy
+// gets a suffix on its Message-ID and on every id in In-Reply-To / References, a tag on its Subject
+// and its own Outlook Thread-Index key, so each copy threads exactly like the original corpus does
+// (see copy_of_message).
 //
 //   bench_ingest [--corpus DIR] [--messages N] [--window W] [--batch B] [--db URL]
 //                [--blob-dir DIR] [--blob-inline-max BYTES] [--cache-mb MB] [--no-fts]
-//                [--same-subjects] [--org ID --first-copy K]
+//                [--same-subjects] [--org ID --first-copy K] [--call N] [--no-parse-thread]
 //
-// --blob-inline-max: blobs up to BYTES live in the database (the engine's default, 64K);
-// 0 puts every raw message and attachment in a file of the blob directory, as before stop 15.
-// --cache-mb and --no-fts (SQLite only) are for attributing time, not product settings.
-// --same-subjects keeps every copy's subjects, so copies join the first copy's threads (the
-// replication of stops 1-16). --org and --first-copy continue an earlier run's database (its
-// organization, copies numbered from K) to measure at a size without importing it again.
-// DIR defaults to $BANXWAY_CORPUS; URL defaults to a new SQLite file in a temp directory
-// (removed afterwards). Prints messages/s for the first W (default 10k) messages, for each
-// later window of W starting at a power-of-ten-ish checkpoint, peak RSS at each checkpoint, and
-// the overall rate — per wall second and per CPU second (user + sys) of this process, since on
-// a shared machine the wall rate moves with the neighbours.
+// --blob-inline-max: blobs up to BYTES live in the database (the engine's default, 64K); 0 puts
+// every raw message and attachment in a file of the blob directory, as before stop 15. --cache-mb
+// and --no-fts (SQLite only) are for attributing time, not product settings. --same-subjects keeps
+// every copy's subjects, so copies join the first copy's threads (the replication of stops 1-16).
+// --org and --first-copy continue an earlier run's database (its organization, copies numbered from
+// K) to measure at a size without importing it again. DIR defaults to $BANXWAY_CORPUS; URL defaults
+// to a new SQLite file in a temp directory (removed afterwards). --call N passes N messages per
+// Engine::ingest_email_batch call (default: one batch); --no-parse-thread parses on the calling
+// thread (EngineOptions::ingest_parse_thread). Prints messages/s for the first W (default 10k)
+// messages, for each later window of W starting at a power-of-ten-ish checkpoint, peak RSS at each
+// checkpoint, and the overall rate — per wall second and per CPU second (user + sys) of this
+// process, since on a shared machine the wall rate moves with the neighbours.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -165,6 +167,10 @@ struct Args {
   // Copies keep the original subjects, and so join the first copy's threads (before stop 17).
   bool same_subjects = false;
   bool no_fts = false;
+  // Messages per Engine::ingest_email_batch call (0: one batch). Each call starts its own
+  // parse thread, so larger calls keep it busy; windows are measured to within one call.
+  size_t call = 0;
+  bool no_parse_thread = false;  // EngineOptions::ingest_parse_thread off
 };
 
 }  // namespace
@@ -193,11 +199,14 @@ int main(int argc, char** argv) {
     else if (k == "--same-subjects") a.same_subjects = true;
     else if (k == "--first-copy") a.first_copy = std::stoul(next());
     else if (k == "--no-fts") a.no_fts = true;
+    else if (k == "--call") a.call = std::stoull(next());
+    else if (k == "--no-parse-thread") a.no_parse_thread = true;
     else {
       std::fprintf(stderr,
                    "usage: bench_ingest [--corpus DIR] [--messages N] [--window W] [--batch B] "
                    "[--db URL] [--blob-dir DIR] [--blob-inline-max BYTES] "
-                   "[--cache-mb MB] [--no-fts] [--org ID --first-copy K] [--same-subjects]\n");
+                   "[--cache-mb MB] [--no-fts] [--org ID --first-copy K] [--same-subjects] "
+                   "[--call N] [--no-parse-thread]\n");
       return 2;
     }
   }
@@ -241,6 +250,7 @@ int main(int argc, char** argv) {
   // A separate blob directory (e.g. on tmpfs) separates file-creation cost from the rest.
   if (!a.blob_dir.empty()) opts.blob_dir = a.blob_dir;
   if (a.blob_inline_max >= 0) opts.blob_inline_max_bytes = static_cast<size_t>(a.blob_inline_max);
+  opts.ingest_parse_thread = !a.no_parse_thread;
   auto engine = banxway::Engine::open(opts);
   if (!engine.ok()) {
     std::fprintf(stderr, "open: %s\n", engine.status().message().c_str());
@@ -309,9 +319,10 @@ int main(int argc, char** argv) {
     size_t n = std::min(originals.size(), a.messages - done);
     for (size_t i = 0; i < n; ++i) raws.push_back(copy_of_message(originals[i], suffix, tag, copy));
     ++copy;
-    // Feed in batch-sized slices so window boundaries are measured to within one batch.
-    for (size_t off = 0; off < n; off += a.batch) {
-      size_t m = std::min(a.batch, n - off);
+    // Feed in slices of one call each, so window boundaries are measured to within one call.
+    const size_t call = a.call ? a.call : a.batch;
+    for (size_t off = 0; off < n; off += call) {
+      size_t m = std::min(call, n - off);
       for (size_t w : window_starts)
         if (done <= w && w < done + m) open_windows.push_back({done, w, Clock::now(), cpu_seconds()});
       std::vector<std::string_view> views(raws.begin() + off, raws.begin() + off + m);

@@ -121,6 +121,14 @@ int banxway_open(banxway_engine** out, const char* config_json) {
           o.blob_inline_max_bytes = static_cast<size_t>(m.value.GetInt64());
           continue;
         }
+        if (k == "ingest_parse_thread") {
+          if (!m.value.IsBool())
+            return fail(
+                banxway::InvalidArgument("config.ingest_parse_thread: expected true or false"),
+                nullptr);
+          o.ingest_parse_thread = m.value.GetBool();
+          continue;
+        }
         if (k == "watch_mail") {
           if (!m.value.IsBool())
             return fail(banxway::InvalidArgument("config.watch_mail: expected true or false"),

@@ -48,13 +48,15 @@ BANXWAY_EXTERN const char* banxway_version(void);
  *   {"database_url": "sqlite:///path" | "sqlite::memory:" | "postgres://…",
  *    "jwt_secret": "…", "jwt_audience": "…", "jwt_issuer": "…", "pool_size": 4,
  *    "blob_dir": "…", "blob_inline_max": 65536,
- *    "message_id_domain": "mail.example.com", "watch_mail": true,
+ *    "message_id_domain": "mail.example.com", "watch_mail": true, "ingest_parse_thread": true,
  *    "transcription_url": "https://…", "transcription_api_key": "…", "transcription_model": "…",
  *    "ai_provider": "openai" | "anthropic", "ai_base_url": "…", "ai_api_key": "…",
  *    "ai_model": "…", "ai_monthly_token_budget": 0, "ai_allow_private_network": false}
  * blob_inline_max: blobs up to this many bytes are kept in the database, larger ones as files
  * under blob_dir (0: all files).
  * watch_mail: banxway_start also runs the IMAP watchers of email channel accounts.
+ * ingest_parse_thread: batch ingest (IMAP sync pages) parses on a second thread while the
+ * calling thread writes; false keeps it on the calling thread.
  * Missing migrations are applied. On success *out is a new engine (close it with
  * banxway_close).
  */

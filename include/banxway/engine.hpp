@@ -54,6 +54,10 @@ struct EngineOptions {
   size_t max_message_bytes = 50u << 20;     // a larger raw message is refused
   size_t max_attachment_bytes = 25u << 20;  // a larger attachment is dropped with a warning
   size_t max_document_bytes = 25u << 20;    // a larger shipment document upload is refused
+  /// Batch ingest (ingest_email_batch, imports, IMAP sync pages) parses the next messages on a
+  /// second thread while the calling thread writes the earlier ones; a transaction never waits
+  /// for a parse. Off: everything runs on the calling thread.
+  bool ingest_parse_thread = true;
   /// Domain of banxway's own Message-IDs (bx.<thread>.<random>@domain).
   std::string message_id_domain = "banxway.invalid";
   /// Call recordings are transcribed through an OpenAI-compatible /v1/audio/transcriptions

@@ -5,7 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <unordered_set>
 
 #include "channels/email/mime.hpp"
@@ -292,6 +296,96 @@ void analyze_if_grown(api::Ctx& ctx) {
   if (!st.ok()) spdlog::warn("ingest: ANALYZE after bulk growth failed: {}", st.message());
 }
 
+/// The prepared messages of one ingest_email_batch call, in input order. Inline (ahead == 0),
+/// make_ready prepares a batch on the calling thread before its transaction. Threaded, a second
+/// thread prepares the messages in order, at most `ahead` past the first one not yet released,
+/// while the calling thread writes the earlier ones: parsing is about a third of an import's CPU
+/// (docs/PERFORMANCE.md), and the writes cannot run on more than one thread.
+class Preparer {
+ public:
+  Preparer(api::Ctx& ctx, const std::vector<std::string_view>& raws, const IngestOptions& opts,
+           size_t ahead)
+      : ctx_(ctx), raws_(raws), opts_(opts), slots_(raws.size()) {
+    if (ahead > 0) thread_ = std::thread([this, ahead] { run(ahead); });
+  }
+  ~Preparer() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Preparer(const Preparer&) = delete;
+  Preparer& operator=(const Preparer&) = delete;
+
+  /// Inline: prepares [start, limit). Threaded: waits until `start` is prepared.
+  void make_ready(size_t start, size_t limit) {
+    if (!thread_.joinable()) {
+      for (size_t i = std::max(start, ready_); i < limit; ++i) slots_[i].emplace(guarded(i));
+      ready_ = std::max(ready_, limit);
+      return;
+    }
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return ready_ > start; });
+  }
+  /// Whether message i is prepared (never waits).
+  bool ready(size_t i) {
+    if (!thread_.joinable()) return ready_ > i;
+    std::lock_guard<std::mutex> l(mu_);
+    return ready_ > i;
+  }
+  /// Message i; only after ready(i) or make_ready covered it. The preparing thread writes
+  /// later slots only, and the vector never reallocates.
+  Result<Prepared>& at(size_t i) { return *slots_[i]; }
+  /// Messages before i are stored (or failed): their memory goes, and the thread may go on.
+  void release_before(size_t i) {
+    for (size_t k = released_; k < i; ++k) slots_[k].reset();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      released_ = std::max(released_, i);
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  Result<Prepared> guarded(size_t i) {
+    try {
+      return prepare(ctx_, raws_[i], opts_);
+    } catch (const std::exception& e) {  // std::bad_alloc on a hostile message, say
+      return Internal(std::string("preparing the message failed: ") + e.what());
+    }
+  }
+  void run(size_t ahead) {
+    for (size_t i = 0; i < raws_.size(); ++i) {
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return stop_ || i < released_ + ahead; });
+        if (stop_) return;
+      }
+      Result<Prepared> r = guarded(i);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        slots_[i].emplace(std::move(r));
+        ready_ = i + 1;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  api::Ctx& ctx_;
+  const std::vector<std::string_view>& raws_;
+  const IngestOptions& opts_;
+  std::vector<std::optional<Result<Prepared>>> slots_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t ready_ = 0;     // slots [0, ready_) are prepared
+  size_t released_ = 0;  // slots [0, released_) are done with
+  bool stop_ = false;
+  std::thread thread_;  // last: started after every member above exists
+};
+
 }  // namespace
 
 Result<IngestResult> ingest_email(api::Ctx& ctx, std::string_view raw, const IngestOptions& opts) {
@@ -310,49 +404,66 @@ std::vector<Result<IngestResult>> ingest_email_batch(api::Ctx& ctx,
                                                      size_t batch, const IngestOptions& opts) {
   std::vector<Result<IngestResult>> results;
   results.reserve(raws.size());
-  for (size_t start = 0; start < raws.size(); start += batch) {
-    size_t end = std::min(raws.size(), start + batch);
-    std::vector<Result<Prepared>> prepared;
-    for (size_t i = start; i < end; ++i) prepared.push_back(prepare(ctx, raws[i], opts));
-    std::vector<IngestResult> outs(end - start);
+  if (batch == 0) batch = 1;
+  // A second thread pays off once there is something to overlap: a few messages at least.
+  const bool threaded = ctx.core().opts.ingest_parse_thread && raws.size() >= 4;
+  Preparer prep(ctx, raws, opts, threaded ? 2 * batch : 0);
+  size_t start = 0;
+  while (start < raws.size()) {
+    const size_t limit = std::min(raws.size(), start + batch);
+    // Outside the write lock: the whole batch (inline), or its first message (threaded).
+    prep.make_ready(start, limit);
+    size_t end = start;
+    std::vector<IngestResult> outs;
     Status st = ctx.db().transaction([&](store::Conn& c) -> Status {
       TxCache cache;  // per attempt: a retried or rolled-back attempt must not see the last one's
+      outs.clear();
+      end = start;
       BX_ASSIGN_OR_RETURN(bool deferred, begin_fts_batch(c));
-      for (size_t i = 0; i < prepared.size(); ++i) {
-        if (!prepared[i].ok()) continue;
-        outs[i] = IngestResult{};
-        outs[i].warnings = prepared[i]->mail.warnings;
-        BX_RETURN_IF_ERROR(persist(c, ctx, *prepared[i], opts, outs[i], cache));
+      // Never wait for a parse while holding the write lock: the transaction takes the messages
+      // that are prepared, up to a batch, and the next one starts with the rest.
+      for (size_t i = start; i < limit && (i == start || prep.ready(i)); ++i) {
+        end = i + 1;
+        outs.emplace_back();
+        Result<Prepared>& p = prep.at(i);
+        if (!p.ok()) continue;
+        outs.back().warnings = p->mail.warnings;
+        BX_RETURN_IF_ERROR(persist(c, ctx, *p, opts, outs.back(), cache));
       }
       return deferred ? end_fts_batch(c) : Status();
     });
     if (st.ok()) {
       analyze_if_grown(ctx);
-      for (size_t i = 0; i < prepared.size(); ++i) {
-        if (!prepared[i].ok())
-          results.emplace_back(prepared[i].status());
+      for (size_t i = start; i < end; ++i) {
+        if (!prep.at(i).ok())
+          results.emplace_back(prep.at(i).status());
         else
-          results.emplace_back(std::move(outs[i]));
+          results.emplace_back(std::move(outs[i - start]));
       }
-      continue;
-    }
-    // One bad message must not sink its batch: redo this batch one message per transaction.
-    for (size_t i = 0; i < prepared.size(); ++i) {
-      if (!prepared[i].ok()) {
-        results.emplace_back(prepared[i].status());
-        continue;
+    } else {
+      // One bad message must not sink its batch: redo this batch one message per transaction.
+      // A transaction that failed at its start may have taken nothing: it still covers `start`.
+      end = std::max(end, start + 1);
+      for (size_t i = start; i < end; ++i) {
+        Result<Prepared>& p = prep.at(i);
+        if (!p.ok()) {
+          results.emplace_back(p.status());
+          continue;
+        }
+        IngestResult one;
+        one.warnings = p->mail.warnings;
+        Status s = ctx.db().transaction([&](store::Conn& c) -> Status {
+          TxCache cache;
+          return persist(c, ctx, *p, opts, one, cache);
+        });
+        if (s.ok())
+          results.emplace_back(std::move(one));
+        else
+          results.emplace_back(s);
       }
-      IngestResult one;
-      one.warnings = prepared[i]->mail.warnings;
-      Status s = ctx.db().transaction([&](store::Conn& c) -> Status {
-        TxCache cache;
-        return persist(c, ctx, *prepared[i], opts, one, cache);
-      });
-      if (s.ok())
-        results.emplace_back(std::move(one));
-      else
-        results.emplace_back(s);
     }
+    prep.release_before(end);
+    start = end;
   }
   return results;
 }

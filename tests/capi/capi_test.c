@@ -51,13 +51,16 @@ int main(void) {
   rc = banxway_open(&e, "{\"watch_mail\": \"yes\"}");
   CHECK(rc == BANXWAY_EINVALID);
   CHECK(strstr(banxway_error_last(), "watch_mail") != NULL);
+  rc = banxway_open(&e, "{\"ingest_parse_thread\": 1}");
+  CHECK(rc == BANXWAY_EINVALID);
+  CHECK(strstr(banxway_error_last(), "ingest_parse_thread") != NULL);
   rc = banxway_open(&e, "{\"blob_inline_max\": -1}");
   CHECK(rc == BANXWAY_EINVALID);
   CHECK(strstr(banxway_error_last(), "blob_inline_max") != NULL);
 
   snprintf(config, sizeof config,
            "{\"database_url\": \"%s\", \"watch_mail\": false, \"message_id_domain\": \"c.example\", "
-           "\"blob_inline_max\": 32768}",
+           "\"blob_inline_max\": 32768, \"ingest_parse_thread\": false}",
            url ? url : "sqlite::memory:");
   rc = banxway_open(&e, config);
   CHECK(rc == BANXWAY_OK);

@@ -4,6 +4,8 @@
 // per-row trigger used to index, and that the index stays consistent afterwards.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "engine_impl.hpp"
 #include "pipeline/fts_batch.hpp"
 #include "support/engine_fixture.hpp"
@@ -203,6 +205,83 @@ TEST_P(IngestBatchTest, ARolledBackBatchLeavesNoFlagBehind) {
                    "{\"raw\":" + banxway::json::quote(mail("r2@acme.example", "Sierra", "tango")) +
                        "}");
   EXPECT_EQ(hits("tango").size(), 1u);
+  expect_fts_consistent();
+}
+
+// EngineOptions::ingest_parse_thread changes which thread parses a batch's messages and how
+// many go in one transaction, never what is stored: the same input gives the same result in
+// every slot with the thread and without it. The input has replies before their parents, a
+// duplicate, a message refused before it is parsed (over max_message_bytes) and one whose row
+// insert fails inside its batch's transaction (a test trigger), so the batch is redone one
+// message at a time.
+TEST_P(IngestBatchTest, TheParseThreadStoresWhatInlineParsingStores) {
+  const std::string trigger =
+      sqlite() ? "CREATE TRIGGER test_poison BEFORE INSERT ON messages WHEN NEW.subject = "
+                 "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned message'); END"
+               : "CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                 "IF NEW.subject = 'poison' THEN RAISE EXCEPTION 'poisoned message'; END IF; "
+                 "RETURN NEW; END $$; CREATE TRIGGER test_poison BEFORE INSERT ON messages "
+                 "FOR EACH ROW EXECUTE FUNCTION test_poison()";
+  ASSERT_TRUE(
+      db().transaction([&](banxway::store::Conn& c) { return c.exec_script(trigger); }).ok());
+  engine->impl().core.opts.max_message_bytes = 4096;
+
+  std::vector<std::string> raws;
+  for (int i = 0; i < 60; ++i) {
+    const std::string id = "pt" + std::to_string(i) + "@acme.example";
+    if (i == 17) {
+      raws.push_back(mail(id, "Too large", std::string(5000, 'x')));
+    } else if (i == 33) {
+      raws.push_back(mail(id, "poison", "this row insert fails"));
+    } else if (i == 40) {
+      raws.push_back(raws[2]);  // delivered twice
+    } else if (i % 5 == 4) {
+      // Replies to the message two places later: they arrive before their parent.
+      std::string r = mail(id, "Re: Shipment " + std::to_string(i + 2), "reply first");
+      r.insert(r.find("MIME-Version"),
+               "In-Reply-To: <pt" + std::to_string(i + 2) + "@acme.example>\r\n");
+      raws.push_back(r);
+    } else {
+      raws.push_back(mail(id, "Shipment " + std::to_string(i), "body " + std::to_string(i)));
+    }
+  }
+  std::vector<std::string_view> views(raws.begin(), raws.end());
+  // What a slot says, with thread ids replaced by the first slot of their thread.
+  auto run = [&](const std::string& org, bool thread) {
+    engine->impl().core.opts.ingest_parse_thread = thread;
+    auto who = engine->system_principal(org, "test");
+    EXPECT_TRUE(who.ok());
+    std::vector<std::string> out;
+    std::map<std::string, size_t> first_slot;
+    auto results = engine->ingest_email_batch(*who, views, 7);
+    EXPECT_EQ(results.size(), raws.size());
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!results[i].ok()) {
+        out.push_back(std::string(banxway::code_name(results[i].status().code())) + ": " +
+                      results[i].status().message());
+        continue;
+      }
+      Document d;
+      EXPECT_TRUE(banxway::json::parse(*results[i], &d).ok());
+      auto [it, fresh] = first_slot.emplace(d["thread_id"].GetString(), i);
+      out.push_back("thread of " + std::to_string(it->second) +
+                    (d["duplicate"].GetBool() ? " duplicate" : "") +
+                    (d["new_thread"].GetBool() ? " new" : ""));
+    }
+    return out;
+  };
+  const auto threaded = run(org_a, true);
+  const auto inline_ = run(org_b, false);
+  EXPECT_EQ(threaded, inline_);
+  ASSERT_EQ(threaded.size(), 60u);
+  EXPECT_EQ(threaded[17].rfind("payload_too_large: ", 0), 0u) << threaded[17];
+  EXPECT_NE(threaded[33].find("poisoned message"), std::string::npos) << threaded[33];
+  EXPECT_EQ(threaded[40], "thread of 2 duplicate");
+  EXPECT_EQ(threaded[4], "thread of 4 new");
+  EXPECT_EQ(threaded[6], "thread of 4");  // the parent joins its early reply's thread
+  // Stored: every slot but the refused, the poisoned and the duplicate one.
+  for (const std::string& org : {org_a, org_b})
+    EXPECT_EQ(count("SELECT COUNT(*) FROM messages WHERE org_id = ?", {org}), 57) << org;
   expect_fts_consistent();
 }
 
