@@ -298,14 +298,16 @@ void analyze_if_grown(api::Ctx& ctx) {
 
 /// The prepared messages of one ingest_email_batch call, in input order. Inline (ahead == 0),
 /// make_ready prepares a batch on the calling thread before its transaction. Threaded, a second
-/// thread prepares the messages in order, at most `ahead` past the first one not yet released,
-/// while the calling thread writes the earlier ones: parsing is about a third of an import's CPU
-/// (docs/PERFORMANCE.md), and the writes cannot run on more than one thread.
+/// thread prepares the messages in order while the calling thread writes the earlier ones:
+/// parsing is about a third of an import's CPU (docs/PERFORMANCE.md), and the writes cannot run
+/// on more than one thread. It stays at most `ahead` messages, and `max_bytes` of raw input,
+/// past the first message not yet released (the next message is always allowed), so memory
+/// stays bounded whatever the batch size.
 class Preparer {
  public:
   Preparer(api::Ctx& ctx, const std::vector<std::string_view>& raws, const IngestOptions& opts,
-           size_t ahead)
-      : ctx_(ctx), raws_(raws), opts_(opts), slots_(raws.size()) {
+           size_t ahead, size_t max_bytes)
+      : ctx_(ctx), raws_(raws), opts_(opts), slots_(raws.size()), max_bytes_(max_bytes) {
     if (ahead > 0) thread_ = std::thread([this, ahead] { run(ahead); });
   }
   ~Preparer() {
@@ -323,7 +325,10 @@ class Preparer {
   /// Inline: prepares [start, limit). Threaded: waits until `start` is prepared.
   void make_ready(size_t start, size_t limit) {
     if (!thread_.joinable()) {
-      for (size_t i = std::max(start, ready_); i < limit; ++i) slots_[i].emplace(guarded(i));
+      for (size_t i = std::max(start, ready_); i < limit; ++i) {
+        slots_[i].emplace(guarded(i));
+        bytes_ahead_ += raws_[i].size();  // kept in both modes, so release_before balances
+      }
       ready_ = std::max(ready_, limit);
       return;
     }
@@ -344,6 +349,7 @@ class Preparer {
     for (size_t k = released_; k < i; ++k) slots_[k].reset();
     {
       std::lock_guard<std::mutex> l(mu_);
+      for (size_t k = released_; k < i; ++k) bytes_ahead_ -= raws_[k].size();
       released_ = std::max(released_, i);
     }
     cv_.notify_all();
@@ -361,7 +367,10 @@ class Preparer {
     for (size_t i = 0; i < raws_.size(); ++i) {
       {
         std::unique_lock<std::mutex> l(mu_);
-        cv_.wait(l, [&] { return stop_ || i < released_ + ahead; });
+        cv_.wait(l, [&] {
+          return stop_ || i == released_ ||
+                 (i < released_ + ahead && bytes_ahead_ + raws_[i].size() <= max_bytes_);
+        });
         if (stop_) return;
       }
       Result<Prepared> r = guarded(i);
@@ -369,6 +378,7 @@ class Preparer {
         std::lock_guard<std::mutex> l(mu_);
         slots_[i].emplace(std::move(r));
         ready_ = i + 1;
+        bytes_ahead_ += raws_[i].size();
       }
       cv_.notify_all();
     }
@@ -382,6 +392,8 @@ class Preparer {
   std::condition_variable cv_;
   size_t ready_ = 0;     // slots [0, ready_) are prepared
   size_t released_ = 0;  // slots [0, released_) are done with
+  const size_t max_bytes_;
+  size_t bytes_ahead_ = 0;  // raw bytes of the prepared slots [released_, ready_)
   bool stop_ = false;
   std::thread thread_;  // last: started after every member above exists
 };
@@ -407,7 +419,9 @@ std::vector<Result<IngestResult>> ingest_email_batch(api::Ctx& ctx,
   if (batch == 0) batch = 1;
   // A second thread pays off once there is something to overlap: a few messages at least.
   const bool threaded = ctx.core().opts.ingest_parse_thread && raws.size() >= 4;
-  Preparer prep(ctx, raws, opts, threaded ? 2 * batch : 0);
+  // Ahead of the writes: two batches, and at most four messages of the largest allowed size.
+  Preparer prep(ctx, raws, opts, threaded ? 2 * batch : 0,
+                4 * std::max<size_t>(ctx.core().opts.max_message_bytes, 1));
   size_t start = 0;
   while (start < raws.size()) {
     const size_t limit = std::min(raws.size(), start + batch);

@@ -213,7 +213,7 @@ TEST_P(IngestBatchTest, ARolledBackBatchLeavesNoFlagBehind) {
 // every slot with the thread and without it. The input has replies before their parents, a
 // duplicate, a message refused before it is parsed (over max_message_bytes) and one whose row
 // insert fails inside its batch's transaction (a test trigger), so the batch is redone one
-// message at a time.
+// message at a time. Some are large enough for the parse thread's byte budget to bind.
 TEST_P(IngestBatchTest, TheParseThreadStoresWhatInlineParsingStores) {
   const std::string trigger =
       sqlite() ? "CREATE TRIGGER test_poison BEFORE INSERT ON messages WHEN NEW.subject = "
@@ -242,7 +242,10 @@ TEST_P(IngestBatchTest, TheParseThreadStoresWhatInlineParsingStores) {
                "In-Reply-To: <pt" + std::to_string(i + 2) + "@acme.example>\r\n");
       raws.push_back(r);
     } else {
-      raws.push_back(mail(id, "Shipment " + std::to_string(i), "body " + std::to_string(i)));
+      // Every third one near the size limit, so the parse thread's byte budget (four messages
+      // of the largest allowed size) holds it back before its message count does.
+      raws.push_back(mail(id, "Shipment " + std::to_string(i),
+                          "body " + std::to_string(i) + std::string(i % 3 ? 0 : 3500, '.')));
     }
   }
   std::vector<std::string_view> views(raws.begin(), raws.end());
