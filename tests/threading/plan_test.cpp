@@ -1,13 +1,14 @@
 // Query plans on SQLite (which has no statistics, so its planner's choice is fixed by the
 // schema and the SQL text) of statements that once read every row of an organization: the
-// thread-counter refresh and the notification moves of merges and splits, and the lookup of
-// the notification-email thread. Each must seek its own rows.
+// thread-counter refresh and the notification moves of merges and splits, the lookup of the
+// notification-email thread, and the customer overview's reads. Each must seek its own rows.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "pipeline/threading.hpp"
+#include "services/customers.hpp"
 #include "store/db.hpp"
 
 namespace {
@@ -69,6 +70,25 @@ TEST(SqlitePlans, TheNotificationEmailThreadIsFoundByIndex) {
   EXPECT_NE(joined(lines).find("threads_system_kind (org_id=? AND system_kind=?)"),
             std::string::npos)
       << joined(lines);
+}
+
+TEST(SqlitePlans, TheCustomerOverviewSeeksTheCustomersThreads) {
+  auto db = banxway::store::open("sqlite::memory:");
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  const auto d = banxway::store::Dialect::sqlite;
+  const std::string by_customer = "threads_org_customer (org_id=? AND customer_id=?)";
+  // Most recent open threads: the customer's threads, sorted (not the organization's threads
+  // in activity order, filtered).
+  auto recent = plan(**db, banxway::services::customer_recent_open_threads_sql(d, "id", 5), 2);
+  EXPECT_NE(joined(recent).find(by_customer), std::string::npos) << joined(recent);
+  // Last contact: each of the customer's threads, then its messages (not every message of the
+  // organization, each joined to its thread).
+  auto last = plan(**db, banxway::services::customer_last_contact_sql(d), 2);
+  EXPECT_NE(joined(last).find(by_customer), std::string::npos) << joined(last);
+  EXPECT_NE(joined(last).find("messages_thread_direction (org_id=? AND thread_id=?"),
+            std::string::npos)
+      << joined(last);
+  EXPECT_EQ(joined(last).find("SCAN"), std::string::npos) << joined(last);
 }
 
 }  // namespace
