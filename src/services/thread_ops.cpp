@@ -213,6 +213,11 @@ Result<std::string> threads_merge(api::Ctx& ctx, json::Value& p) {
   return out;
 }
 
+const char* const kSplitMoveRefsSql =
+    "UPDATE message_refs SET thread_id = ? WHERE org_id = ? AND thread_id = ? AND message_id = ?";
+const char* const kSplitMoveActionsSql =
+    "UPDATE actions SET thread_id = ? WHERE org_id = ? AND thread_id = ? AND message_id = ?";
+
 Result<std::string> threads_split(api::Ctx& ctx, json::Value& p) {
   std::string message_id = *api::param_str(p, "message_id");
   bool later = json::get_bool(p, "include_later").value_or(false);
@@ -267,12 +272,17 @@ Result<std::string> threads_split(api::Ctx& ctx, json::Value& p) {
       std::string mid = row.str(0);
       for (const char* sql : {
                "UPDATE messages SET thread_id = ? WHERE org_id = ? AND id = ?",
-               // Replies to a moved message follow it into the new thread.
-               "UPDATE message_refs SET thread_id = ? WHERE org_id = ? AND message_id = ?",
-               "UPDATE actions SET thread_id = ? WHERE org_id = ? AND message_id = ?",
                "UPDATE notifications SET thread_id = ? WHERE org_id = ? AND message_id = ?",
            }) {
         auto u = c.query(sql, {new_id, ctx.org(), mid});
+        if (!u.ok()) return u.status();
+      }
+      // A message's references (its own Message-ID, so replies to it follow it into the new
+      // thread) and its actions are in its thread: ingest and actions.create put them there,
+      // and merges and splits move them with it. Naming the thread lets the lookup seek the
+      // (org_id, thread_id) index instead of reading every row of the organization.
+      for (const char* sql : {kSplitMoveRefsSql, kSplitMoveActionsSql}) {
+        auto u = c.query(sql, {new_id, ctx.org(), source, mid});
         if (!u.ok()) return u.status();
       }
     }

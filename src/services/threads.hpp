@@ -20,6 +20,10 @@ Result<std::string> threads_followers(api::Ctx& ctx, json::Value& p);
 Result<std::string> threads_merge(api::Ctx& ctx, json::Value& p);
 Result<std::string> threads_split(api::Ctx& ctx, json::Value& p);
 Result<std::string> threads_bulk_update(api::Ctx& ctx, json::Value& p);
+/// What threads.split runs per moved message for its references and its actions (parameters:
+/// new thread, org, source thread, message), kept here for the query-plan test.
+extern const char* const kSplitMoveRefsSql;
+extern const char* const kSplitMoveActionsSql;
 
 /// An assignee must be an active user of the organization: not_found naming assignee_id for
 /// an unknown (or another organization's) user, invalid_argument for a deactivated one.

@@ -235,6 +235,14 @@ TEST_P(ThreadOpsTest, SplitMovesMessagesAndFixesCounts) {
   auto ids = message_ids(t);
   ASSERT_EQ(ids.size(), 3u);
 
+  // An action born from the middle message, and one from the first.
+  std::string act1 = str(ok("actions.create",
+                            "{\"title\":\"Check B/L\",\"message_id\":" + q(ids[1]) + "}"),
+                         "id");
+  std::string act0 = str(ok("actions.create",
+                            "{\"title\":\"Book truck\",\"message_id\":" + q(ids[0]) + "}"),
+                         "id");
+
   // The middle message alone.
   auto one = ok("threads.split", "{\"message_id\":" + q(ids[1]) + ",\"subject\":\"Booking 2\"}");
   std::string n1 = str(one["thread"], "id");
@@ -246,6 +254,9 @@ TEST_P(ThreadOpsTest, SplitMovesMessagesAndFixesCounts) {
   EXPECT_EQ(message_ids(n1), std::vector<std::string>{ids[1]});
   EXPECT_EQ(message_ids(t), (std::vector<std::string>{ids[0], ids[2]}));
   EXPECT_EQ(followers(n1), std::set<std::string>{ravi.id});
+  // Actions go with their message.
+  EXPECT_EQ(str(ok("actions.get", "{\"id\":" + q(act1) + "}"), "thread_id"), n1);
+  EXPECT_EQ(str(ok("actions.get", "{\"id\":" + q(act0) + "}"), "thread_id"), t);
   auto created = events("thread.created");
   ASSERT_FALSE(created.empty());
   EXPECT_EQ(str(created.back(), "id"), n1);

@@ -1,7 +1,8 @@
 // Query plans on SQLite (which has no statistics, so its planner's choice is fixed by the
 // schema and the SQL text) of statements that once read every row of an organization: the
 // thread-counter refresh and the notification moves of merges and splits, the lookup of the
-// notification-email thread, and the customer overview's reads. Each must seek its own rows.
+// notification-email thread, the customer overview's reads and what a split moves with each
+// message. Each must seek its own rows.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "pipeline/threading.hpp"
 #include "services/customers.hpp"
+#include "services/threads.hpp"
 #include "store/db.hpp"
 
 namespace {
@@ -70,6 +72,17 @@ TEST(SqlitePlans, TheNotificationEmailThreadIsFoundByIndex) {
   EXPECT_NE(joined(lines).find("threads_system_kind (org_id=? AND system_kind=?)"),
             std::string::npos)
       << joined(lines);
+}
+
+TEST(SqlitePlans, ASplitMovesAMessagesReferencesAndActionsThroughItsThread) {
+  auto db = banxway::store::open("sqlite::memory:");
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  auto refs = plan(**db, banxway::services::kSplitMoveRefsSql, 4);
+  EXPECT_NE(joined(refs).find("message_refs_thread (org_id=? AND thread_id=?)"), std::string::npos)
+      << joined(refs);
+  auto actions = plan(**db, banxway::services::kSplitMoveActionsSql, 4);
+  EXPECT_NE(joined(actions).find("actions_thread (org_id=? AND thread_id=?)"), std::string::npos)
+      << joined(actions);
 }
 
 TEST(SqlitePlans, TheCustomerOverviewSeeksTheCustomersThreads) {
