@@ -339,7 +339,8 @@ TEST_P(IsolationTest, OrganizationBCannotReachOrganizationA) {
       {"analytics.backlog",
        [&, this] {
          int64_t own = 0;
-         for (auto& t : ok("threads.list", R"({"limit":200})", key_b)["items"].GetArray())
+         auto list = ok("threads.list", R"({"limit":200})", key_b);  // outlives the loop
+         for (auto& t : list["items"].GetArray())
            own += str(t, "status") != "resolved" && str(t, "status") != "closed";
          EXPECT_EQ(ok("analytics.backlog", "{}", key_b)["total"].GetInt64(), own);
          EXPECT_GE(ok("analytics.backlog", "{}")["total"].GetInt64(), 1);

@@ -196,7 +196,8 @@ TEST_P(ThreadingTest, BridgingMessageMergesThreads) {
   auto merged = ok("threads.get", "{\"id\":\"" + t2 + "\"}");
   EXPECT_EQ(str(merged, "status"), "closed");
   bool saw_event = false;
-  for (auto& e : ok("events.list", R"({"limit":1000})")["items"].GetArray())
+  auto events = ok("events.list", R"({"limit":1000})");  // the loop must not outlive it
+  for (auto& e : events["items"].GetArray())
     saw_event = saw_event || str(e, "type") == "thread.merged";
   EXPECT_TRUE(saw_event);
   // A later reply to the merged thread's message lands on the survivor.
