@@ -541,7 +541,8 @@ TEST_P(WebhooksTest, RotationOverlapAndTestEvent) {
   EXPECT_EQ(sigs[1],
             sv::webhook_signature(old_secret, test_req.header("Banxway-Timestamp"), test_req.body));
   EXPECT_EQ(str(only_delivery(sid), "status"), "succeeded");
-  for (auto& item : deliveries(other)["items"].GetArray())
+  auto other_deliveries = deliveries(other);  // outlives the loop over its array
+  for (auto& item : other_deliveries["items"].GetArray())
     EXPECT_NE(str(item, "event_type"), "webhook.test");
 
   // After the overlap only the new secret signs.
@@ -653,7 +654,8 @@ TEST_P(WebhooksTest, FanOutConsumerDirectly) {
   ASSERT_TRUE(run().ok());
   auto types = [&](const std::string& sid) {
     std::vector<std::string> out;
-    for (auto& it : deliveries(sid)["items"].GetArray()) out.push_back(str(it, "event_type"));
+    auto list = deliveries(sid);  // outlives the loop over its array
+    for (auto& it : list["items"].GetArray()) out.push_back(str(it, "event_type"));
     std::sort(out.begin(), out.end());
     return out;
   };
