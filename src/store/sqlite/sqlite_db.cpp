@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <condition_variable>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -308,7 +310,7 @@ class SqliteDb final : public Db {
       if (over_hard_limit && now >= next_force) {
         // Writers outran the last round: no passive round first, which would let the WAL
         // grow for as long as it takes; straight to the catch-up with them paused.
-        log = kWalHardFactor * wal_limit_pages_ + 1;
+        log = static_cast<int>(std::min<int64_t>(hard_limit_pages() + 1, INT_MAX));
       } else {
         rc = sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
       }
@@ -320,7 +322,7 @@ class SqliteDb final : public Db {
         else
           next_force = now + kForceRetry;
       }
-      over_hard_limit = rc == SQLITE_OK && log > kWalHardFactor * wal_limit_pages_;
+      over_hard_limit = rc == SQLITE_OK && log > hard_limit_pages();
       lock.lock();
     }
     if (db_fd >= 0) ::close(db_fd);
@@ -333,7 +335,7 @@ class SqliteDb final : public Db {
     // previous one and writes the copied pages back, outside any lock. Writers that outrun
     // the checkpointer (the WAL past kWalHardFactor times the limit) get no more head start:
     // then the catch-up happens with them paused, whatever it costs.
-    const int hard = kWalHardFactor * wal_limit_pages_;
+    const int64_t hard = hard_limit_pages();
     for (int pass = 0; pass < 2 && log <= hard; ++pass) {
       if (db_fd >= 0) (void)::fdatasync(db_fd);
       (void)sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -351,6 +353,10 @@ class SqliteDb final : public Db {
     sqlite3_busy_timeout(h, busy_timeout_ms_);
     return rc;
   }
+
+  // kWalHardFactor times the limit, in 64 bits: a limit near INT_MAX (a test's "no limit")
+  // would overflow an int.
+  int64_t hard_limit_pages() const { return int64_t{kWalHardFactor} * wal_limit_pages_; }
 
   SqliteConn* acquire() {
     std::unique_lock<std::mutex> lock(pool_mu_);
