@@ -27,8 +27,11 @@ def _with_database(url: str, dbname: str) -> str:
 
 
 def _psql(url: str, sql: str) -> None:
+    # Without the sanitizer build's LD_PRELOAD (the ASan runtime, for the extension module):
+    # psql with it loaded hangs here instead of running.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     subprocess.run([PSQL, url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, env=env)
 
 
 @pytest.fixture(scope="session")
