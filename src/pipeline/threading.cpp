@@ -247,8 +247,8 @@ const std::string& thread_counters_sql(store::Dialect dialect) {
   // SQLite has no statistics (nothing runs ANALYZE), and without them it preferred the
   // covering index messages_org_created_dir, seeking the organization alone, for the count
   // and the maximum: every message of the organization (0.15 s warm, 3.5 s cold at 1M
-  // messages) in each merge, including those ingest makes, and each split. INDEXED BY holds it to the thread's own index. PostgreSQL plans from its
-  // statistics and needs no hint.
+  // messages) in each merge, including those ingest makes, and each split. INDEXED BY holds
+  // it to the thread's own index. PostgreSQL plans from its statistics and needs no hint.
   static const std::string sqlite = build_counters_sql(" INDEXED BY messages_thread");
   static const std::string postgres = build_counters_sql("");
   return dialect == store::Dialect::sqlite ? sqlite : postgres;

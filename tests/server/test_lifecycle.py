@@ -170,7 +170,7 @@ def test_help_and_version():
     out = subprocess.run([server_bin(), "--version"], capture_output=True, timeout=30)
     assert out.returncode == 0 and out.stdout.startswith(b"banxway-server ")
     # The second line names the library whose malloc the process runs on (mimalloc when
-    # built with BANXWAY_MIMALLOC, the default; glibc's otherwise).
+    # built with BANXWAY_MIMALLOC, the default; ASan's in a sanitizer build; glibc's otherwise).
     lines = out.stdout.decode().splitlines()
     assert len(lines) == 2 and lines[1].startswith("malloc: "), lines
     expected = os.environ.get("BANXWAY_EXPECT_MALLOC")
