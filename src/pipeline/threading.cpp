@@ -61,6 +61,9 @@ std::string build_counters_sql(const std::string& hint) {
 
 }  // namespace
 
+const char* const kMergeMoveNotificationsSql =
+    "UPDATE notifications SET thread_id = ? WHERE org_id = ? AND thread_id = ?";
+
 std::string normalize_subject(std::string_view subject) {
   std::string_view s = subject;
   for (int i = 0; i < 32 && strip_one(s); ++i) {
@@ -295,8 +298,7 @@ Status merge_threads(store::Conn& c, api::Ctx& ctx, const std::string& target,
       r = c.query("DELETE FROM " + t + " WHERE org_id = ? AND thread_id = ?", {org, src});
       if (!r.ok()) return r.status();
     }
-    auto r = c.query("UPDATE notifications SET thread_id = ? WHERE org_id = ? AND thread_id = ?",
-                     {target, org, src});
+    auto r = c.query(kMergeMoveNotificationsSql, {target, org, src});
     if (!r.ok()) return r.status();
     // Channels: the union of both lists; unread messages stay unread in the survivor.
     BX_ASSIGN_OR_RETURN(auto both, c.query("SELECT id, channels, unread_count FROM threads WHERE "

@@ -82,6 +82,9 @@ Status refresh_thread_counters(store::Conn& c, const std::string& org,
                                const std::string& thread_id, const std::string& now);
 /// The statement refresh_thread_counters runs, in the given dialect (exposed for a plan test).
 const std::string& thread_counters_sql(store::Dialect dialect);
+/// What merge_threads runs to move the notifications of a merged thread (parameters: target
+/// thread, org, source thread), kept here for the query-plan test.
+extern const char* const kMergeMoveNotificationsSql;
 
 Status merge_threads(store::Conn& c, api::Ctx& ctx, const std::string& target,
                      const std::vector<std::string>& sources);

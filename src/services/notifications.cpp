@@ -395,14 +395,15 @@ Result<std::string> notifications_prefs_update(api::Ctx& ctx, json::Value& p) {
 
 // ---- email delivery ----------------------------------------------------------------------------
 
+const char* const kNotificationThreadSql =
+    "SELECT id FROM threads WHERE org_id = ? AND system_kind = 'notifications' "
+    "ORDER BY created_at, id LIMIT 1";
+
 namespace {
 
 // The organization's thread for notification emails (created on first use; never listed).
 Result<std::string> notifications_thread(store::Conn& c, api::Ctx& ctx) {
-  BX_ASSIGN_OR_RETURN(auto r, c.query("SELECT id FROM threads WHERE org_id = ? AND "
-                                      "system_kind = 'notifications' ORDER BY created_at, id "
-                                      "LIMIT 1",
-                                      {ctx.org()}));
+  BX_ASSIGN_OR_RETURN(auto r, c.query(kNotificationThreadSql, {ctx.org()}));
   if (!r.empty()) return r[0].str(0);
   std::string id = ctx.new_id();
   auto ins = c.query(

@@ -57,6 +57,10 @@ Status notify_sla(store::Conn& c, api::Ctx& ctx, const std::string& thread_id,
 
 /// The users mentioned in `text` by @name tokens, among `users` rows of (id, name, email).
 /// Exposed for tests.
+/// How a notification email finds its organization's notification thread (parameter: org),
+/// kept here for the query-plan test.
+extern const char* const kNotificationThreadSql;
+
 std::vector<std::string> mentioned_users(std::string_view text, const store::Rows& users);
 
 Result<std::string> notifications_list(api::Ctx& ctx, json::Value& p);

@@ -217,6 +217,8 @@ const char* const kSplitMoveRefsSql =
     "UPDATE message_refs SET thread_id = ? WHERE org_id = ? AND thread_id = ? AND message_id = ?";
 const char* const kSplitMoveActionsSql =
     "UPDATE actions SET thread_id = ? WHERE org_id = ? AND thread_id = ? AND message_id = ?";
+const char* const kSplitMoveNotificationsSql =
+    "UPDATE notifications SET thread_id = ? WHERE org_id = ? AND message_id = ?";
 
 Result<std::string> threads_split(api::Ctx& ctx, json::Value& p) {
   std::string message_id = *api::param_str(p, "message_id");
@@ -272,7 +274,7 @@ Result<std::string> threads_split(api::Ctx& ctx, json::Value& p) {
       std::string mid = row.str(0);
       for (const char* sql : {
                "UPDATE messages SET thread_id = ? WHERE org_id = ? AND id = ?",
-               "UPDATE notifications SET thread_id = ? WHERE org_id = ? AND message_id = ?",
+               kSplitMoveNotificationsSql,
            }) {
         auto u = c.query(sql, {new_id, ctx.org(), mid});
         if (!u.ok()) return u.status();

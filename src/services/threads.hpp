@@ -24,6 +24,9 @@ Result<std::string> threads_bulk_update(api::Ctx& ctx, json::Value& p);
 /// new thread, org, source thread, message), kept here for the query-plan test.
 extern const char* const kSplitMoveRefsSql;
 extern const char* const kSplitMoveActionsSql;
+/// What threads.split runs per moved message for its notifications (parameters: new thread,
+/// org, message), kept here for the query-plan test.
+extern const char* const kSplitMoveNotificationsSql;
 
 /// An assignee must be an active user of the organization: not_found naming assignee_id for
 /// an unknown (or another organization's) user, invalid_argument for a deactivated one.

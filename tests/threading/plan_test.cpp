@@ -2,7 +2,8 @@
 // schema and the SQL text) of statements that once read every row of an organization: the
 // thread-counter refresh and the notification moves of merges and splits, the lookup of the
 // notification-email thread, the customer overview's reads and what a split moves with each
-// message. Each must seek its own rows.
+// message. Each must seek its own rows. Every statement is the product's own, exported by its
+// module, so a change there is what the test sees.
 #include <gtest/gtest.h>
 
 #include <initializer_list>
@@ -13,6 +14,7 @@
 
 #include "pipeline/threading.hpp"
 #include "services/customers.hpp"
+#include "services/notifications.hpp"
 #include "services/threads.hpp"
 #include "store/db.hpp"
 
@@ -65,17 +67,16 @@ TEST_F(SqlitePlans, ThreadCounterRefreshSeeksTheThreadsMessages) {
 
 TEST_F(SqlitePlans, NotificationsMoveWithTheirThreadOrMessageByIndex) {
   // threads.merge (pipeline::merge_threads) and threads.split (services/thread_ops.cpp).
-  expect_plan_has("UPDATE notifications SET thread_id = ? WHERE org_id = ? AND thread_id = ?", 3,
+  expect_plan_has(banxway::pipeline::kMergeMoveNotificationsSql, 3,
                   {"USING INDEX notifications_thread (thread_id=?)"});
-  expect_plan_has("UPDATE notifications SET thread_id = ? WHERE org_id = ? AND message_id = ?", 3,
+  expect_plan_has(banxway::services::kSplitMoveNotificationsSql, 3,
                   {"USING INDEX notifications_message (message_id=?)"});
 }
 
 TEST_F(SqlitePlans, TheNotificationEmailThreadIsFoundByIndex) {
   // services/notifications.cpp, once per notification email.
-  expect_plan_has("SELECT id FROM threads WHERE org_id = ? AND system_kind = 'notifications' "
-                  "ORDER BY created_at, id LIMIT 1",
-                  1, {"threads_system_kind (org_id=? AND system_kind=?)"});
+  expect_plan_has(banxway::services::kNotificationThreadSql, 1,
+                  {"threads_system_kind (org_id=? AND system_kind=?)"});
 }
 
 TEST_F(SqlitePlans, ASplitMovesAMessagesReferencesAndActionsThroughItsThread) {
