@@ -265,6 +265,33 @@ TEST(MimeText, InvalidUtf8AndNulBytesAreRepaired) {
   EXPECT_TRUE(has_warning(m, "NUL")) << warnings_of(m);
 }
 
+// The UTF-8 check and the control-character cleanup skip ASCII runs a word at a time: a bad
+// byte, a valid multi-byte character or a control at every offset around those words must come
+// out as the byte-by-byte rules say.
+TEST(MimeText, EveryOffsetAroundAsciiRunsIsCheckedAndCleaned) {
+  const std::string head = with_head("Content-Type: text/plain; charset=utf-8\n\n");
+  for (size_t k = 0; k < 18; ++k) {
+    const std::string run(k, 'a'), tail(11, 'z');
+    auto bad = parse_ok(head + run + "\xff" + tail + "\n");
+    EXPECT_NE(bad.text.find(run + "\xEF\xBF\xBD" + tail), std::string::npos) << k;
+    EXPECT_TRUE(has_warning(bad, "invalid UTF-8")) << k << warnings_of(bad);
+    // A 2-byte and a 4-byte character, then a truncated 3-byte one at the very end.
+    auto good = parse_ok(head + run + "\xC3\xA9" + tail + "\xF0\x9F\x93\xA6" + run + "\n");
+    EXPECT_NE(good.text.find(run + "\xC3\xA9" + tail + "\xF0\x9F\x93\xA6" + run),
+              std::string::npos)
+        << k;
+    EXPECT_FALSE(has_warning(good, "invalid UTF-8")) << k << warnings_of(good);
+    auto cut = parse_ok(head + "x\n" + run + "\xE2\x82");
+    EXPECT_NE(cut.text.find(run + "\xEF\xBF\xBD"), std::string::npos) << k;
+    // A control byte dropped, CRLF and a lone CR turned into LF, tab kept.
+    auto ctl = parse_ok(head + run + "\x01" + "b\tc\r\nd\re\x7F" + "f\n");
+    EXPECT_NE(ctl.text.find(run + "b\tc\nd\nef"), std::string::npos) << k;
+    auto del = parse_ok(head + run + "\x7F" + "g\n");
+    EXPECT_NE(del.text.find(run + "g"), std::string::npos) << k;
+    EXPECT_EQ(del.text.find('\x7F'), std::string::npos) << k;
+  }
+}
+
 TEST(MimeText, FormatFlowedIsJoined) {
   auto m =
       parse_ok(with_head("Content-Type: text/plain; charset=utf-8; format=flowed\n\n"

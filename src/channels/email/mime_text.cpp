@@ -3,6 +3,7 @@
 #include <iconv.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -53,9 +54,23 @@ std::string lower_ascii(std::string_view s) {
   return r;
 }
 
+// The first position at or after i whose byte is not ASCII (s.size() if none). Mail text is
+// mostly ASCII, so this looks at 8 bytes per step and leaves the rest to utf8_seq.
+size_t skip_ascii(std::string_view s, size_t i) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ull;
+  while (i + 8 <= s.size()) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if (word & kHighBits) break;
+    i += 8;
+  }
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  return i;
+}
+
 bool is_valid_utf8(std::string_view s) {
   size_t bad;
-  for (size_t i = 0; i < s.size();) {
+  for (size_t i = skip_ascii(s, 0); i < s.size(); i = skip_ascii(s, i)) {
     const size_t n = utf8_seq(s, i, &bad);
     if (n == 0) return false;
     i += n;
@@ -106,8 +121,15 @@ void clean_text(std::string& s, bool* bad_utf8, bool* had_nul) {
   // In place: the result is never longer than the input, so the write position w never passes
   // the read position i.
   const size_t n = s.size();
+  // Up to the first byte that changes (a control other than LF and tab, or DEL) the text
+  // stays where it is: skip that prefix without writing.
   size_t w = 0;
-  for (size_t i = 0; i < n; ++i) {
+  while (w < n) {
+    const unsigned char c = static_cast<unsigned char>(s[w]);
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) break;
+    ++w;
+  }
+  for (size_t i = w; i < n; ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != 0x7F) {
       s[w++] = static_cast<char>(c);
