@@ -44,7 +44,8 @@ bool blank(std::string_view s) { return trim(s).empty(); }
 struct Line {
   std::string_view raw;
   std::string_view trimmed;
-  std::string_view low;    // trimmed, ASCII lower-case; only the head of a long line
+  std::string_view low;    // trimmed, ASCII lower-case; only the head of a long line; empty
+                           // for a quoted line
   std::string_view label;  // `low` without '*' (bold markers around "*From:*")
   bool blank = false, quoted = false, long_line = false;
 };
@@ -72,7 +73,11 @@ class Lines {
       while (i < l.raw.size() && i < 3 && l.raw[i] == ' ') ++i;
       l.quoted = i < l.raw.size() && l.raw[i] == '>';
       l.long_line = l.trimmed.size() > kShortLine;
-      const std::string_view head = l.trimmed.substr(0, l.long_line ? kLabelBytes : kShortLine);
+      // A quoted line is never a marker, a label or part of an attribution, and those are all
+      // `low` and `label` are read for: they stay empty (half of a reply's lines, often).
+      const std::string_view head =
+          l.quoted ? std::string_view()
+                   : l.trimmed.substr(0, l.long_line ? kLabelBytes : kShortLine);
       char* low = out;
       for (char c : head) *out++ = lower(c);
       l.low = std::string_view(low, head.size());
