@@ -55,12 +55,12 @@ Status notify_followers(store::Conn& c, api::Ctx& ctx, const std::string& thread
 Status notify_sla(store::Conn& c, api::Ctx& ctx, const std::string& thread_id,
                   const std::string& user_id, std::string_view what, const std::string& due_at);
 
-/// The users mentioned in `text` by @name tokens, among `users` rows of (id, name, email).
-/// Exposed for tests.
 /// How a notification email finds its organization's notification thread (parameter: org),
 /// kept here for the query-plan test.
 extern const char* const kNotificationThreadSql;
 
+/// The users mentioned in `text` by @name tokens, among `users` rows of (id, name, email).
+/// Exposed for tests.
 std::vector<std::string> mentioned_users(std::string_view text, const store::Rows& users);
 
 Result<std::string> notifications_list(api::Ctx& ctx, json::Value& p);

@@ -275,7 +275,7 @@ TEST(MimeText, EveryOffsetAroundAsciiRunsIsCheckedAndCleaned) {
     auto bad = parse_ok(head + run + "\xff" + tail + "\n");
     EXPECT_NE(bad.text.find(run + "\xEF\xBF\xBD" + tail), std::string::npos) << k;
     EXPECT_TRUE(has_warning(bad, "invalid UTF-8")) << k << warnings_of(bad);
-    // A 2-byte and a 4-byte character, then a truncated 3-byte one at the very end.
+    // A 2-byte and a 4-byte character are kept; a 3-byte one cut off by the end is not.
     auto good = parse_ok(head + run + "\xC3\xA9" + tail + "\xF0\x9F\x93\xA6" + run + "\n");
     EXPECT_NE(good.text.find(run + "\xC3\xA9" + tail + "\xF0\x9F\x93\xA6" + run),
               std::string::npos)
