@@ -286,6 +286,10 @@ TEST(MimeText, EveryOffsetAroundAsciiRunsIsCheckedAndCleaned) {
     // A control byte dropped, CRLF and a lone CR turned into LF, tab kept.
     auto ctl = parse_ok(head + run + "\x01" + "b\tc\r\nd\re\x7F" + "f\n");
     EXPECT_NE(ctl.text.find(run + "b\tc\nd\nef"), std::string::npos) << k;
+    // Controls and a lone CR followed by a long clean run (no LF or tab close behind them).
+    const std::string clean(12, 'q');
+    auto lone = parse_ok(head + run + "\x01" + clean + "\x1B" + clean + "\r" + clean + "\n");
+    EXPECT_NE(lone.text.find(run + clean + clean + "\n" + clean), std::string::npos) << k;
     auto del = parse_ok(head + run + "\x7F" + "g\n");
     EXPECT_NE(del.text.find(run + "g"), std::string::npos) << k;
     EXPECT_EQ(del.text.find('\x7F'), std::string::npos) << k;

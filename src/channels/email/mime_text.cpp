@@ -116,32 +116,58 @@ bool repair_utf8(std::string& s) {
   return true;
 }
 
+namespace {
+
+// Whether clean_text changes byte c: a C0 control other than LF and tab, or DEL.
+bool cleaned(unsigned char c) { return (c < 0x20 && c != '\n' && c != '\t') || c == 0x7F; }
+
+// Whether one of the 8 bytes at p is below 0x20 or is DEL: a word clean_text must look into
+// byte by byte (it holds a byte to change, or only LF or tab). Both tests are the classic
+// "some byte below k" bit trick, exact as a yes/no answer for k <= 0x80.
+bool word_may_change(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  const uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;
+  const uint64_t y = x ^ (kOnes * 0x7F);  // DEL bytes become zero
+  const uint64_t del = (y - kOnes) & ~y & kHigh;
+  return (below_space | del) != 0;
+}
+
+// The first position at or after i whose byte clean_text changes (s.size() if none).
+size_t next_cleaned(const std::string& s, size_t i) {
+  const size_t n = s.size();
+  for (;;) {
+    while (i + 8 <= n && !word_may_change(s.data() + i)) i += 8;
+    if (i == n || cleaned(static_cast<unsigned char>(s[i]))) return i;
+    ++i;
+  }
+}
+
+}  // namespace
+
 void clean_text(std::string& s, bool* bad_utf8, bool* had_nul) {
   if (repair_utf8(s) && bad_utf8) *bad_utf8 = true;
   // In place: the result is never longer than the input, so the write position w never passes
-  // the read position i.
+  // the read position i. Runs of bytes that stay are found a word at a time and moved whole;
+  // the text up to the first change stays where it is.
   const size_t n = s.size();
-  // Up to the first byte that changes (a control other than LF and tab, or DEL) the text
-  // stays where it is: skip that prefix without writing.
-  size_t w = 0;
-  while (w < n) {
-    const unsigned char c = static_cast<unsigned char>(s[w]);
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) break;
-    ++w;
-  }
-  for (size_t i = w; i < n; ++i) {
+  size_t i = next_cleaned(s, 0), w = i;
+  while (i < n) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != 0x7F) {
-      s[w++] = static_cast<char>(c);
-    } else if (c == '\r') {
+    if (c == '\r') {
       s[w++] = '\n';
-      if (i + 1 < n && s[i + 1] == '\n') ++i;
-    } else if (c == '\n' || c == '\t') {
-      s[w++] = static_cast<char>(c);
-    } else if (c == 0) {
-      if (had_nul) *had_nul = true;
+      i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+    } else {
+      // NUL, other controls (form feeds, escapes) and DEL are noise for readers and for the
+      // AI: dropped.
+      if (c == 0 && had_nul) *had_nul = true;
+      ++i;
     }
-    // Other controls (form feeds, escapes, DEL) are noise for readers and for the AI: dropped.
+    const size_t j = next_cleaned(s, i);
+    if (j > i) std::memmove(s.data() + w, s.data() + i, j - i);
+    w += j - i;
+    i = j;
   }
   s.resize(w);
 }
