@@ -54,16 +54,18 @@ std::string lower_ascii(std::string_view s) {
   return r;
 }
 
+// Word-at-a-time scans: 8 bytes of text as one integer, and byte-wise masks.
+constexpr uint64_t kOnes = 0x0101010101010101ull, kHighBits = 0x8080808080808080ull;
+uint64_t load8(const char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, 8);
+  return word;
+}
+
 // The first position at or after i whose byte is not ASCII (s.size() if none). Mail text is
 // mostly ASCII, so this looks at 8 bytes per step and leaves the rest to utf8_seq.
 size_t skip_ascii(std::string_view s, size_t i) {
-  constexpr uint64_t kHighBits = 0x8080808080808080ull;
-  while (i + 8 <= s.size()) {
-    uint64_t word;
-    std::memcpy(&word, s.data() + i, 8);
-    if (word & kHighBits) break;
-    i += 8;
-  }
+  while (i + 8 <= s.size() && !(load8(s.data() + i) & kHighBits)) i += 8;
   while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
   return i;
 }
@@ -125,12 +127,10 @@ bool cleaned(unsigned char c) { return (c < 0x20 && c != '\n' && c != '\t') || c
 // byte by byte (it holds a byte to change, or only LF or tab). Both tests are the classic
 // "some byte below k" bit trick, exact as a yes/no answer for k <= 0x80.
 bool word_may_change(const char* p) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-  uint64_t x;
-  std::memcpy(&x, p, 8);
-  const uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;
+  const uint64_t x = load8(p);
+  const uint64_t below_space = (x - kOnes * 0x20) & ~x & kHighBits;
   const uint64_t y = x ^ (kOnes * 0x7F);  // DEL bytes become zero
-  const uint64_t del = (y - kOnes) & ~y & kHigh;
+  const uint64_t del = (y - kOnes) & ~y & kHighBits;
   return (below_space | del) != 0;
 }
 
